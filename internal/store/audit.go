@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AuditEvent is one append-only record of who did what. Details never hold secrets.
+type AuditEvent struct {
+	ID           int64
+	TenantID     string // empty for platform events
+	At           time.Time
+	ActorType    string // user | operator | api_key | system
+	ActorID      string
+	ActorLabel   string
+	Action       string
+	ConnectionID string
+	Reason       string
+	Details      map[string]any
+	RequestID    string
+}
+
+// AppendAudit records an event in the tenant (or platform-wide when TenantID is empty).
+func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
+	insert := func(tx pgx.Tx) error {
+		if e.Details == nil {
+			e.Details = map[string]any{}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO audit_events (tenant_id, actor_type, actor_id, actor_label, action, connection_id, reason, details, request_id)
+			VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, $9)`,
+			e.TenantID, e.ActorType, e.ActorID, e.ActorLabel, e.Action, e.ConnectionID, e.Reason, e.Details, e.RequestID)
+		return err
+	}
+	var err error
+	if e.TenantID == "" {
+		err = s.acrossTenants(ctx, insert)
+	} else {
+		err = s.inTenant(ctx, e.TenantID, insert)
+	}
+	return mapErr("append audit", err)
+}
+
+// AuditFilter narrows ListAudit.
+type AuditFilter struct {
+	ConnectionID string
+	Action       string
+	ActorID      string
+	Since, Until *time.Time
+	BeforeID     int64 // keyset
+	Limit        int
+}
+
+// ListAudit lists a tenant's events, newest first.
+func (s *Store) ListAudit(ctx context.Context, tenantID string, f AuditFilter) ([]AuditEvent, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	var out []AuditEvent
+	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, coalesce(tenant_id::text, ''), at, actor_type, actor_id, actor_label, action,
+			coalesce(connection_id::text, ''), reason, details, request_id FROM audit_events
+			WHERE ($1 = '' OR connection_id = NULLIF($1, '')::uuid) AND ($2 = '' OR action = $2) AND ($3 = '' OR actor_id = $3)
+			  AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5) AND ($6 = 0 OR id < $6)
+			ORDER BY id DESC LIMIT $7`, f.ConnectionID, f.Action, f.ActorID, f.Since, f.Until, f.BeforeID, f.Limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEvent, error) {
+			var e AuditEvent
+			return e, r.Scan(&e.ID, &e.TenantID, &e.At, &e.ActorType, &e.ActorID, &e.ActorLabel, &e.Action,
+				&e.ConnectionID, &e.Reason, &e.Details, &e.RequestID)
+		})
+		return err
+	})
+	return out, mapErr("list audit", err)
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/brokerhq/broker/internal/secrets"
+)
+
+// Flow is one sign-in or admin-consent round trip to Microsoft.
+type Flow struct {
+	ID           string
+	TenantID     string
+	StateHash    []byte
+	Kind         string // sign_in | reconnect | admin_consent
+	ConnectionID string
+	SessionHash  []byte
+	Verifier     string // PKCE verifier, sealed at rest
+	Nonce        string
+	Authority    string
+	CreatedBy    string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+func flowPlace(f *Flow) secrets.Place {
+	return secrets.Place{Table: "oauth_flows", Column: "verifier_enc", RowID: f.ID, TenantID: f.TenantID}
+}
+
+// CreateFlow stores a flow with its verifier sealed.
+func (s *Store) CreateFlow(ctx context.Context, f Flow) (Flow, error) {
+	f.ID = uuid.NewString()
+	verifier := s.ring.SealString(f.Verifier, flowPlace(&f))
+	err := s.inTenant(ctx, f.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO oauth_flows (id, tenant_id, state_hash, kind, connection_id, session_hash,
+			verifier_enc, nonce, authority, created_by, expires_at)
+			VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid, $6, $7, $8, $9, NULLIF($10, '')::uuid, $11) RETURNING created_at`,
+			f.ID, f.TenantID, f.StateHash, f.Kind, f.ConnectionID, f.SessionHash, verifier, f.Nonce, f.Authority,
+			f.CreatedBy, f.ExpiresAt).Scan(&f.CreatedAt)
+	})
+	return f, mapErr("create flow", err)
+}
+
+// ConsumeFlow marks the flow with this state hash used and returns it, in one
+// statement, so of two racing callbacks exactly one gets it. A flow that is
+// unknown, used, expired or from another browser session is ErrNotFound and
+// is left as it was (an attacker's callback does not burn the real one).
+func (s *Store) ConsumeFlow(ctx context.Context, tenantID string, stateHash, sessionHash []byte, now time.Time) (Flow, error) {
+	var f Flow
+	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var verifier []byte
+		err := tx.QueryRow(ctx, `UPDATE oauth_flows SET used_at = $3
+			WHERE state_hash = $1 AND session_hash = $2 AND used_at IS NULL AND expires_at > $3
+			RETURNING id, tenant_id, state_hash, kind, coalesce(connection_id::text, ''), session_hash, verifier_enc,
+			          nonce, authority, coalesce(created_by::text, ''), created_at, expires_at`,
+			stateHash, sessionHash, now).
+			Scan(&f.ID, &f.TenantID, &f.StateHash, &f.Kind, &f.ConnectionID, &f.SessionHash, &verifier,
+				&f.Nonce, &f.Authority, &f.CreatedBy, &f.CreatedAt, &f.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		f.Verifier, err = s.ring.OpenString(verifier, flowPlace(&f))
+		return err
+	})
+	return f, mapErr("consume flow", err)
+}
+
+// DeleteExpiredFlows removes flows past their expiry, used or not.
+func (s *Store) DeleteExpiredFlows(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM oauth_flows WHERE expires_at < $1`, before)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, mapErr("delete expired flows", err)
+}

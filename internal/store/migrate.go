@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/brokerhq/broker/migrations"
+)
+
+// Migrator runs the embedded goose migrations as the URL's own user (the
+// tables' owner), with a session advisory lock so replicas migrate one at a time.
+type Migrator struct {
+	db       *sql.DB
+	provider *goose.Provider
+}
+
+// NewMigrator opens a database/sql handle for goose.
+func NewMigrator(databaseURL string) (*Migrator, error) {
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: BROKER_DATABASE_URL is not a valid Postgres URL")
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return &Migrator{db: db, provider: p}, nil
+}
+
+var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver
+
+// Up applies every pending migration and returns how many ran.
+func (m *Migrator) Up(ctx context.Context) (int, error) {
+	res, err := m.provider.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate up: %w", err)
+	}
+	return len(res), nil
+}
+
+// MigrationState is one line of `broker migrate status`.
+type MigrationState struct {
+	Version int64
+	Path    string
+	Applied bool
+}
+
+// Status lists each embedded migration and whether it has been applied.
+func (m *Migrator) Status(ctx context.Context) ([]MigrationState, error) {
+	st, err := m.provider.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate status: %w", err)
+	}
+	out := make([]MigrationState, 0, len(st))
+	for _, s := range st {
+		out = append(out, MigrationState{Version: s.Source.Version, Path: s.Source.Path, Applied: s.State == goose.StateApplied})
+	}
+	return out, nil
+}
+
+// Current reports whether the schema is at the binary's latest version.
+func (m *Migrator) Current(ctx context.Context) (bool, error) {
+	pending, err := m.provider.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	return !pending, nil
+}
+
+// Close releases the handle.
+func (m *Migrator) Close() error { return m.db.Close() }
