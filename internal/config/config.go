@@ -1,0 +1,182 @@
+// Package config reads the broker's settings from the environment. Every
+// secret may also come from a file named by NAME_FILE, and Validate reports
+// every problem at once so an operator fixes them in one go.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/brokerhq/broker/internal/secrets"
+)
+
+// Defaults, as documented in the README.
+const (
+	DefaultDatabaseURL = "postgres://postgres:postgres@localhost:5432/broker?sslmode=disable"
+	DefaultListenAddr  = ":8080"
+	DefaultPublicURL   = "http://localhost:8080"
+)
+
+// Config is the broker's configuration.
+type Config struct {
+	DatabaseURL           string
+	ListenAddr            string
+	PublicURL             string
+	EncryptionKeys        *secrets.Ring
+	SessionKeys           string // validated ring text, parsed by the web layer
+	LogFormat             string
+	LogLevel              slog.Level
+	MicrosoftCloud        string
+	MicrosoftLoginURL     string
+	MicrosoftGraphURL     string
+	MicrosoftClientID     string
+	MicrosoftClientSecret string
+	Demo                  bool
+}
+
+// RedirectURL is where Microsoft sends people back to.
+func (c *Config) RedirectURL() string { return strings.TrimRight(c.PublicURL, "/") + "/oauth/callback" }
+
+// Getenv reads a variable; tests pass a map's lookup instead of os.Getenv.
+type Getenv func(string) string
+
+// Problems is every configuration error found, reported together.
+type Problems []string
+
+func (p Problems) Error() string {
+	return "configuration: " + strings.Join(p, "; ")
+}
+
+// Load reads and validates the configuration. need says which secrets the
+// caller needs (a migrate run needs no keys).
+func Load(getenv Getenv, need Need) (*Config, error) {
+	var probs Problems
+	secret := func(name string) string {
+		v, err := readSecret(getenv, name)
+		if err != nil {
+			probs = append(probs, err.Error())
+		}
+		return v
+	}
+	c := &Config{
+		DatabaseURL:       or(secret("BROKER_DATABASE_URL"), DefaultDatabaseURL),
+		ListenAddr:        or(getenv("BROKER_LISTEN_ADDR"), DefaultListenAddr),
+		PublicURL:         strings.TrimRight(or(getenv("BROKER_PUBLIC_URL"), DefaultPublicURL), "/"),
+		LogFormat:         or(getenv("BROKER_LOG_FORMAT"), "text"),
+		MicrosoftCloud:    or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
+		MicrosoftLoginURL: strings.TrimRight(getenv("BROKER_MICROSOFT_LOGIN_URL"), "/"),
+		MicrosoftGraphURL: strings.TrimRight(getenv("BROKER_MICROSOFT_GRAPH_URL"), "/"),
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		probs = append(probs, "BROKER_DATABASE_URL must be a postgres:// URL")
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		probs = append(probs, "BROKER_PUBLIC_URL must be an absolute http(s) URL, e.g. https://broker.example.com")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		probs = append(probs, "BROKER_LOG_FORMAT must be text or json")
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("BROKER_LOG_LEVEL"), "info"))); err != nil {
+		probs = append(probs, "BROKER_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if need.Keys {
+		c.EncryptionKeys = parseRing(secret("BROKER_ENCRYPTION_KEYS"), "BROKER_ENCRYPTION_KEYS", &probs)
+	}
+	if need.SessionKeys {
+		c.SessionKeys = secret("BROKER_SESSION_KEYS")
+		parseRing(c.SessionKeys, "BROKER_SESSION_KEYS", &probs)
+	}
+	if need.Microsoft {
+		c.MicrosoftClientID = getenv("BROKER_MICROSOFT_CLIENT_ID")
+		c.MicrosoftClientSecret = secret("BROKER_MICROSOFT_CLIENT_SECRET")
+		if _, ok := Clouds[c.MicrosoftCloud]; !ok {
+			probs = append(probs, "BROKER_MICROSOFT_CLOUD must be global, usgov, usgov-dod or china")
+		}
+		for name, v := range map[string]string{"BROKER_MICROSOFT_LOGIN_URL": c.MicrosoftLoginURL, "BROKER_MICROSOFT_GRAPH_URL": c.MicrosoftGraphURL} {
+			if u, err := url.Parse(v); v != "" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
+				probs = append(probs, name+" must be an absolute http(s) URL")
+			}
+		}
+		if c.MicrosoftClientID == "" && !need.Demo {
+			probs = append(probs, "BROKER_MICROSOFT_CLIENT_ID is missing: the Application (client) ID of the broker's app registration in Azure")
+		}
+		if c.MicrosoftClientSecret == "" && !need.Demo {
+			probs = append(probs, "BROKER_MICROSOFT_CLIENT_SECRET is missing (or set BROKER_MICROSOFT_CLIENT_SECRET_FILE): the client secret value of the broker's app registration")
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return c, nil
+}
+
+// Need lists what a subcommand requires.
+type Need struct {
+	Keys, SessionKeys, Microsoft, Demo bool
+}
+
+// Clouds maps BROKER_MICROSOFT_CLOUD to its login and Graph hosts.
+var Clouds = map[string]struct{ Login, Graph string }{
+	"global":    {"https://login.microsoftonline.com", "https://graph.microsoft.com"},
+	"usgov":     {"https://login.microsoftonline.us", "https://graph.microsoft.us"},
+	"usgov-dod": {"https://login.microsoftonline.us", "https://dod-graph.microsoft.us"},
+	"china":     {"https://login.partner.microsoftonline.cn", "https://microsoftgraph.chinacloudapi.cn"},
+}
+
+// LoginBase is the identity platform's base URL: the override, else the cloud's host.
+func (c *Config) LoginBase() string {
+	if c.MicrosoftLoginURL != "" {
+		return c.MicrosoftLoginURL
+	}
+	return Clouds[c.MicrosoftCloud].Login
+}
+
+// GraphBase is Graph's base URL: the override, else the cloud's host.
+func (c *Config) GraphBase() string {
+	if c.MicrosoftGraphURL != "" {
+		return c.MicrosoftGraphURL
+	}
+	return Clouds[c.MicrosoftCloud].Graph
+}
+
+const keyHelp = "generate one with `broker keys generate`"
+
+func parseRing(v, name string, probs *Problems) *secrets.Ring {
+	if v == "" {
+		*probs = append(*probs, fmt.Sprintf("%s is missing (or set %s_FILE): a key ring like id:<base64 32 bytes>; %s", name, name, keyHelp))
+		return nil
+	}
+	r, err := secrets.ParseRing(v)
+	if err != nil {
+		*probs = append(*probs, fmt.Sprintf("%s is malformed: %v; %s", name, err, keyHelp))
+		return nil
+	}
+	return r
+}
+
+// readSecret reads NAME, or the file NAME_FILE names; setting both is an error.
+func readSecret(getenv Getenv, name string) (string, error) {
+	v, file := getenv(name), getenv(name+"_FILE")
+	if file == "" {
+		return v, nil
+	}
+	if v != "" {
+		return "", fmt.Errorf("%s and %s_FILE are both set; set one", name, name)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: cannot read %s: %w", name, file, errors.Unwrap(err))
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

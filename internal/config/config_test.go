@@ -1,0 +1,78 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const goodKey = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+func envOf(m map[string]string) Getenv { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS": goodKey}), Need{Keys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != DefaultDatabaseURL || c.ListenAddr != ":8080" || c.RedirectURL() != "http://localhost:8080/oauth/callback" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.LoginBase() != "https://login.microsoftonline.com" || c.GraphBase() != "https://graph.microsoft.com" {
+		t.Fatalf("cloud defaults: %s %s", c.LoginBase(), c.GraphBase())
+	}
+}
+
+func TestEveryProblemReportedAtOnce(t *testing.T) {
+	_, err := Load(envOf(map[string]string{
+		"BROKER_ENCRYPTION_KEYS": "k1:not-base64!",
+		"BROKER_PUBLIC_URL":      "localhost:8080",
+		"BROKER_LOG_FORMAT":      "xml",
+		"BROKER_MICROSOFT_CLOUD": "mars",
+	}), Need{Keys: true, SessionKeys: true, Microsoft: true})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"BROKER_ENCRYPTION_KEYS is malformed", "broker keys generate", "BROKER_SESSION_KEYS is missing",
+		"BROKER_PUBLIC_URL", "BROKER_LOG_FORMAT", "BROKER_MICROSOFT_CLOUD", "BROKER_MICROSOFT_CLIENT_ID", "BROKER_MICROSOFT_CLIENT_SECRET"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q: %s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "not-base64!") {
+		t.Errorf("error echoes key material: %s", msg)
+	}
+}
+
+func TestSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "keys")
+	os.WriteFile(keyFile, []byte(goodKey+"\n"), 0o600)
+	c, err := Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS_FILE": keyFile}), Need{Keys: true})
+	if err != nil || c.EncryptionKeys.PrimaryID() != "k1" {
+		t.Fatalf("from file: %v", err)
+	}
+	_, err = Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS_FILE": keyFile, "BROKER_ENCRYPTION_KEYS": goodKey}), Need{Keys: true})
+	if err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Fatalf("both set: %v", err)
+	}
+	_, err = Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS_FILE": filepath.Join(dir, "missing")}), Need{Keys: true})
+	if err == nil || !strings.Contains(err.Error(), "BROKER_ENCRYPTION_KEYS_FILE") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestCloudsAndOverrides(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"BROKER_MICROSOFT_CLOUD": "china", "BROKER_MICROSOFT_CLIENT_ID": "x",
+		"BROKER_MICROSOFT_CLIENT_SECRET": "y"}), Need{Microsoft: true})
+	if err != nil || c.LoginBase() != "https://login.partner.microsoftonline.cn" || c.GraphBase() != "https://microsoftgraph.chinacloudapi.cn" {
+		t.Fatalf("china: %v %+v", err, c)
+	}
+	c, err = Load(envOf(map[string]string{"BROKER_MICROSOFT_LOGIN_URL": "http://127.0.0.1:8081/", "BROKER_MICROSOFT_GRAPH_URL": "http://127.0.0.1:8081",
+		"BROKER_MICROSOFT_CLIENT_ID": "x", "BROKER_MICROSOFT_CLIENT_SECRET": "y"}), Need{Microsoft: true})
+	if err != nil || c.LoginBase() != "http://127.0.0.1:8081" || c.GraphBase() != "http://127.0.0.1:8081" {
+		t.Fatalf("override: %v %+v", err, c)
+	}
+}

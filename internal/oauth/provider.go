@@ -1,0 +1,71 @@
+// Package oauth is what the broker needs from an identity platform: build the
+// authorize URL, exchange a code, refresh, client credentials, verify an
+// id_token, and prove a token works against the API. Microsoft is the first
+// (and so far only) implementation; its errors come back as *Error.
+package oauth
+
+import (
+	"context"
+	"time"
+)
+
+// Provider is an identity platform.
+type Provider interface {
+	AuthorizeURL(r AuthorizeRequest) string
+	AdminConsentURL(authority, state string) string
+	Exchange(ctx context.Context, authority, code, verifier string) (*Token, error)
+	Refresh(ctx context.Context, authority, refreshToken string) (*Token, error)
+	ClientCredentials(ctx context.Context, authority, clientID, clientSecret string) (*Token, error)
+	VerifyIDToken(ctx context.Context, authority, rawIDToken, nonce string) (*IDClaims, error)
+}
+
+// Graph is the API a connection's token is for.
+type Graph interface {
+	Me(ctx context.Context, accessToken string) (*GraphUser, error)
+	Inbox(ctx context.Context, accessToken, userPrincipal string) error
+}
+
+// AuthorizeRequest is one sign-in's parameters.
+type AuthorizeRequest struct {
+	Authority     string // common | organizations | consumers | tenant GUID or domain
+	State         string
+	CodeChallenge string // S256 of the PKCE verifier
+	Nonce         string
+	Scopes        []string
+	Prompt        string
+	LoginHint     string
+}
+
+// Token is a token endpoint answer. Secrets stay in memory only.
+type Token struct {
+	AccessToken  string
+	RefreshToken string // empty when none was issued: keep the old one
+	IDToken      string
+	ExpiresAt    time.Time
+	Scopes       []string // granted, possibly fewer than asked
+}
+
+// IDClaims are the id_token claims the broker records.
+type IDClaims struct {
+	TenantID          string `json:"tid"`
+	ObjectID          string `json:"oid"`
+	PreferredUsername string `json:"preferred_username"`
+	Name              string `json:"name"`
+	Email             string `json:"email"`
+	Nonce             string `json:"nonce"`
+	Issuer            string `json:"iss"`
+}
+
+// GraphUser is the part of /me the broker shows.
+type GraphUser struct {
+	ID                string `json:"id"`
+	DisplayName       string `json:"displayName"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	Mail              string `json:"mail"`
+}
+
+// ConsumersTenantID is the tenant of personal Microsoft accounts.
+const ConsumersTenantID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
+// GraphDefaultScope is the client credentials scope.
+const GraphDefaultScope = "https://graph.microsoft.com/.default"
