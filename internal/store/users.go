@@ -39,6 +39,17 @@ type Operator struct {
 // CreateUser adds a user with a password hash; a taken email is ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, tenantID, email, passwordHash, role string, projectIDs []string) (User, error) {
 	var u User
+	// One email signs in to one account: an operator's address is taken too.
+	// (users.email is unique by index; operators are checked here.)
+	var taken bool
+	if err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operators WHERE lower(email) = lower($1))`, email).Scan(&taken)
+	}); err != nil {
+		return u, mapErr("create user", err)
+	}
+	if taken {
+		return u, fmt.Errorf("store: create user: %w", ErrConflict)
+	}
 	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO users (tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4)
 			RETURNING id, tenant_id, email, password_hash, role, created_at, password_changed_at`,

@@ -1,0 +1,74 @@
+package mssim
+
+import (
+	"net/http"
+	"strings"
+)
+
+// serveAdminConsent is GET /{tenant}/v2.0/adminconsent: an admin signs in and
+// consents, for the whole tenant, to everything the app is configured for.
+// Success: admin_consent=True&tenant=…&scope=…&state=…; Cancel:
+// error=consent_required with AADSTS65004. Never on common or consumers.
+func (s *Sim) serveAdminConsent(w http.ResponseWriter, r *http.Request) {
+	s.counts.inc(EndpointAdminConsent, "")
+	a, err := s.parseAuthority(r.PathValue("tenant"))
+	if err == nil && (a.kind == akCommon || a.kind == akConsumers) {
+		err = newErr(400, "invalid_request", 90130, "Admin consent is not supported over the /common or /consumers endpoints. Use the /organizations or tenant-specific endpoint.")
+	}
+	if err != nil {
+		s.showError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f, perr := s.startFlow(r, q, flowAdminConsent)
+	if perr != nil {
+		s.showError(w, r, perr)
+		return
+	}
+	if s.faults.enabled() {
+		if ft, ok := s.faults.match(EndpointAdminConsent, "", f.app.clientID, nil); ok {
+			ft.wait(r.Context())
+			if ft.failing() {
+				s.redirectError(w, r, f, ft.loginError())
+				return
+			}
+		}
+	}
+	f.scopeParam = q.Get("scope")
+	if strings.TrimSpace(f.scopeParam) == "" {
+		s.redirectError(w, r, f, errMissingParam("scope"))
+		return
+	}
+	if p := parseScopes(f.scopeParam); p.badRes != "" || p.badScope != "" {
+		bad := p.badScope
+		if p.badRes != "" {
+			bad = p.badRes
+		}
+		s.redirectError(w, r, f, errInvalidScope(bad))
+		return
+	}
+	s.flows.put(f.id, f, s.Now().UnixNano())
+	s.showSignIn(w, r, f, q.Get("login_hint"), nil)
+}
+
+// afterAdminSignIn shows the admin consent page, or tells the app that the
+// account is no admin (AADSTS90094).
+func (s *Sim) afterAdminSignIn(w http.ResponseWriter, r *http.Request, f *flow, u *user) {
+	if !u.Admin {
+		s.redirectError(w, r, f, newErr(400, "consent_required", 90094, "Admin consent is required for the permissions requested by this application. An admin consent request may be sent to the admin."))
+		return
+	}
+	s.showConsent(w, f, u, f.app.scopes|f.app.perms)
+}
+
+func (s *Sim) finishAdminConsent(w http.ResponseWriter, r *http.Request, f *flow, u *user, cancel bool) {
+	if cancel {
+		s.redirectError(w, r, f, newErr(400, "consent_required", 65004, "User declined to consent to access the app."))
+		return
+	}
+	t := u.tenant
+	s.dir.recordAdminConsent(t, f.app)
+	s.flows.del(f.id)
+	granted := (f.app.scopes | f.app.perms).resource().String()
+	http.Redirect(w, r, appendQuery(f.redirectURI, "admin_consent", "True", "tenant", t.id, "scope", granted, "state", f.state), http.StatusFound)
+}
