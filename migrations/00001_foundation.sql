@@ -1,27 +1,30 @@
 -- +goose Up
 
--- The role the server's queries run under. It is neither superuser nor
+-- The roles the server's queries run under. Neither is superuser nor
 -- BYPASSRLS, so row-level security binds even when BROKER_DATABASE_URL names a
 -- superuser or the tables' owner: the pool runs SET ROLE broker_app on every
--- connection. Roles are cluster-wide, so creation tolerates a concurrent twin.
+-- connection. broker_system is the one explicit path across tenants
+-- (store.acrossTenants switches to it with SET LOCAL ROLE for one
+-- transaction); its policies admit every row, so its queries plan like plain
+-- ones. Roles are cluster-wide, so creation tolerates a concurrent twin.
 -- +goose StatementBegin
 DO $$
+DECLARE r text;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'broker_app') THEN
-    CREATE ROLE broker_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-  END IF;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-  NULL;
-END
-$$;
--- +goose StatementEnd
--- +goose StatementBegin
-DO $$
-BEGIN
-  EXECUTE format('GRANT broker_app TO %I', current_user);
-EXCEPTION WHEN OTHERS THEN
-  -- Already a member, or a superuser (who may SET ROLE to anything).
-  NULL;
+  FOREACH r IN ARRAY ARRAY['broker_app', 'broker_system'] LOOP
+    BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+        EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', r);
+      END IF;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;
+    END;
+    BEGIN
+      EXECUTE format('GRANT %I TO %I', r, current_user);
+    EXCEPTION WHEN OTHERS THEN
+      NULL; -- already a member, or a superuser (who may SET ROLE to anything)
+    END;
+  END LOOP;
 END
 $$;
 -- +goose StatementEnd
@@ -31,13 +34,6 @@ $$;
 CREATE FUNCTION broker_tenant() RETURNS uuid
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT NULLIF(current_setting('broker.tenant_id', true), '')::uuid
-$$;
-
--- True only inside store.acrossTenants: the one explicit, audited path for
--- work that spans tenants (operators' views, background refresh, login).
-CREATE FUNCTION broker_all_tenants() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT coalesce(current_setting('broker.all_tenants', true), '') = 'on'
 $$;
 
 CREATE TABLE tenants (
@@ -219,17 +215,16 @@ $$;
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE OR DELETE ON audit_events
   FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
 
--- Row-level security, forced so the tables' owner is bound too.
+-- Row-level security, forced so the tables' owner is bound too. Roles other
+-- than the two below get no policy at all, so they see nothing.
 ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON tenants
-  USING (id = broker_tenant() OR broker_all_tenants())
-  WITH CHECK (broker_all_tenants());
+CREATE POLICY tenant_isolation ON tenants TO broker_app USING (id = broker_tenant()) WITH CHECK (false);
+CREATE POLICY across_tenants ON tenants TO broker_system USING (true) WITH CHECK (true);
 
 ALTER TABLE operators ENABLE ROW LEVEL SECURITY;
 ALTER TABLE operators FORCE ROW LEVEL SECURITY;
-CREATE POLICY operators_system_only ON operators
-  USING (broker_all_tenants()) WITH CHECK (broker_all_tenants());
+CREATE POLICY across_tenants ON operators TO broker_system USING (true) WITH CHECK (true);
 
 -- +goose StatementBegin
 DO $$
@@ -240,25 +235,25 @@ BEGIN
   LOOP
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
-      USING (tenant_id = broker_tenant() OR broker_all_tenants())
-      WITH CHECK (tenant_id = broker_tenant() OR broker_all_tenants())$p$, t);
+    EXECUTE format('CREATE POLICY tenant_isolation ON %I TO broker_app
+      USING (tenant_id = broker_tenant()) WITH CHECK (tenant_id = broker_tenant())', t);
+    EXECUTE format('CREATE POLICY across_tenants ON %I TO broker_system USING (true) WITH CHECK (true)', t);
   END LOOP;
 END
 $$;
 -- +goose StatementEnd
 
-GRANT USAGE ON SCHEMA public TO broker_app;
+GRANT USAGE ON SCHEMA public TO broker_app, broker_system;
 GRANT SELECT, INSERT, UPDATE, DELETE ON
-  tenants, projects, users, project_members, operators, sessions, connections,
-  connection_events, oauth_flows, api_keys TO broker_app;
-GRANT SELECT, INSERT ON audit_events TO broker_app;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO broker_app;
-GRANT EXECUTE ON FUNCTION broker_tenant(), broker_all_tenants() TO broker_app;
+  tenants, projects, users, project_members, sessions, connections,
+  connection_events, oauth_flows, api_keys TO broker_app, broker_system;
+GRANT SELECT, INSERT, UPDATE, DELETE ON operators TO broker_system;
+GRANT SELECT, INSERT ON audit_events TO broker_app, broker_system;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO broker_app, broker_system;
+GRANT EXECUTE ON FUNCTION broker_tenant() TO broker_app, broker_system;
 
 -- +goose Down
 DROP TABLE audit_events, api_keys, oauth_flows, connection_events, connections, sessions,
   operators, project_members, users, projects, tenants;
 DROP FUNCTION audit_events_append_only();
-DROP FUNCTION broker_all_tenants();
 DROP FUNCTION broker_tenant();

@@ -22,6 +22,10 @@ import (
 // when the database URL names a superuser or the tables' owner.
 const AppRole = "broker_app"
 
+// SystemRole is the role of the one path across tenants (acrossTenants):
+// its policies admit every row. Only SET LOCAL, so it ends with the transaction.
+const SystemRole = "broker_system"
+
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
@@ -95,8 +99,8 @@ func (s *Store) inTenant(ctx context.Context, tenantID string, fn func(pgx.Tx) e
 // background refresh, key rotation): grep for acrossTenants to audit them.
 func (s *Store) acrossTenants(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('broker.all_tenants', 'on', true)"); err != nil {
-			return fmt.Errorf("set all tenants: %w", err)
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+SystemRole); err != nil {
+			return fmt.Errorf("switch to %s: %w", SystemRole, err)
 		}
 		return fn(tx)
 	})

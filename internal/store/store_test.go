@@ -21,7 +21,7 @@ const (
 	keyK2 = "k2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 )
 
-func openStore(t *testing.T, url, ring string) *store.Store {
+func openStore(t testing.TB, url, ring string) *store.Store {
 	t.Helper()
 	r, err := secrets.ParseRing(ring)
 	if err != nil {
@@ -49,7 +49,9 @@ const (
 	rtA     = "refresh-token-of-tenant-a-PLAINTEXT"
 )
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
+
+func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{url: testdb.New(t)}
@@ -78,7 +80,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func mustConn(t *testing.T, s *store.Store, tenant, project, name, secret string) store.Connection {
+func mustConn(t testing.TB, s *store.Store, tenant, project, name, secret string) store.Connection {
 	t.Helper()
 	c, err := s.CreateConnection(context.Background(), store.NewConnection{
 		TenantID: tenant, ProjectID: project, Name: name, AccountType: "tenant", AuthType: "client_credentials",
@@ -93,7 +95,7 @@ func mustConn(t *testing.T, s *store.Store, tenant, project, name, secret string
 
 // rawConn connects as the URL's own user (a superuser here) without SET ROLE:
 // the most privileged view a deployment could have.
-func rawConn(t *testing.T, url string) *pgx.Conn {
+func rawConn(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), url)
 	if err != nil {
@@ -119,7 +121,11 @@ func TestRawSelectWithoutTenantSeesNothing(t *testing.T) {
 	}
 	for _, table := range tenantOwnedTables {
 		var n int
-		if err := c.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		err := c.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+		if table == "operators" && err != nil && strings.Contains(err.Error(), "permission denied") {
+			continue // the app role may not even read operators; only the system path may
+		}
+		if err != nil {
 			t.Fatalf("%s: %v", table, err)
 		}
 		if n != 0 {

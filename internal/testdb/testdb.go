@@ -54,17 +54,36 @@ func New(t testing.TB) string {
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
 		t.Fatalf("testdb: create %s: %v", name, err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, AdminURL())
-		if err != nil {
-			return
-		}
-		defer c.Close(ctx)
-		c.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
-	})
+	t.Cleanup(func() { dropDatabase(name) })
 	return withDatabase(AdminURL(), name)
+}
+
+// Empty creates an unmigrated database for t, for tests of migration itself.
+func Empty(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		t.Fatalf("testdb: Postgres does not answer at BROKER_TEST_DATABASE_URL (%s)", redact(AdminURL()))
+	}
+	defer admin.Close(ctx)
+	name := "broker_test_" + randomHex(8)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testdb: create %s: %v", name, err)
+	}
+	t.Cleanup(func() { dropDatabase(name) })
+	return withDatabase(AdminURL(), name)
+}
+
+func dropDatabase(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		return
+	}
+	defer c.Close(ctx)
+	c.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
 }
 
 // ensureTemplate builds broker_tmpl_<hash of the migrations> once; concurrent

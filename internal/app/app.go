@@ -1,0 +1,202 @@
+// Package app wires the broker together: store, identity platform, web
+// areas, API and background workers, and runs them with an ordered shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/oauth"
+	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/web"
+)
+
+// Options are what a run of the broker needs beyond its configuration.
+type Options struct {
+	Config     *config.Config
+	Logger     *slog.Logger
+	Now        func() time.Time
+	HTTPClient *http.Client // for Microsoft; default oauth.NewHTTPClient()
+	NoMigrate  bool
+}
+
+// App is a wired broker.
+type App struct {
+	Store    *store.Store
+	Handler  http.Handler
+	Provider *oauth.Microsoft
+	logger   *slog.Logger
+	workers  []worker
+}
+
+// worker is a background loop that stops when its context ends.
+type worker struct {
+	name string
+	run  func(ctx context.Context)
+}
+
+// New migrates (unless told not to, in which case an old schema is refused),
+// opens the store and builds the router.
+func New(ctx context.Context, o Options) (*App, error) {
+	cfg := o.Config
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = oauth.NewHTTPClient()
+	}
+	if err := migrateOrCheck(ctx, cfg.DatabaseURL, o.NoMigrate, o.Logger); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Store: st, logger: o.Logger}
+	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(),
+		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
+		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
+	deps := web.Deps{
+		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
+		Demo:        cfg.Demo,
+		Ready:       func(ctx context.Context) error { return schemaCurrent(ctx, cfg.DatabaseURL) },
+		FormActions: []string{cfg.LoginBase()},
+	}
+	if err := a.mountAreas(ctx, &deps, o); err != nil {
+		st.Close()
+		return nil, err
+	}
+	srv, err := web.New(deps)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", srv.Metrics())
+	mux.Handle("/", srv)
+	a.Handler = mux
+	a.workers = append(a.workers, worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, st, o.Now, o.Logger) }})
+	return a, nil
+}
+
+func migrateOrCheck(ctx context.Context, url string, noMigrate bool, log *slog.Logger) error {
+	m, err := store.NewMigrator(url)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if noMigrate {
+		ok, err := m.Current(ctx)
+		if err != nil {
+			return dbUnreachable(err)
+		}
+		if !ok {
+			return errors.New("the database schema is older than this binary; run `broker migrate up` or start without --no-migrate")
+		}
+		return nil
+	}
+	n, err := m.Up(ctx)
+	if err != nil {
+		return dbUnreachable(err)
+	}
+	if n > 0 {
+		log.Info("schema migrated", "applied", n)
+	}
+	return nil
+}
+
+func dbUnreachable(err error) error {
+	return fmt.Errorf("database at BROKER_DATABASE_URL: %w", err)
+}
+
+func schemaCurrent(ctx context.Context, url string) error {
+	m, err := store.NewMigrator(url)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ok, err := m.Current(ctx)
+	if err != nil {
+		return web.Errorf(http.StatusServiceUnavailable, "database not reachable", err)
+	}
+	if !ok {
+		return web.Errorf(http.StatusServiceUnavailable, "schema not current", nil)
+	}
+	return nil
+}
+
+// Serve listens on addr and runs until ctx ends, then shuts down in order:
+// stop accepting and drain in-flight requests (bounded), stop the workers,
+// close the pool.
+func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	for _, w := range a.workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			w.run(workCtx)
+		}()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-serveErr:
+		stopWork()
+		return err
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down: draining requests")
+	drainCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(drainCtx); err != nil {
+		a.logger.Warn("drain cut short", "err", err)
+	}
+	stopWork()
+	for range a.workers {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			a.logger.Warn("a worker did not stop in time")
+		}
+	}
+	a.Store.Close()
+	a.logger.Info("stopped")
+	return nil
+}
+
+// Close releases what New opened, for callers that never Serve.
+func (a *App) Close() { a.Store.Close() }
+
+// housekeeping deletes expired sessions and OAuth flows.
+func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		if _, err := st.DeleteExpiredSessions(ctx, now()); err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping: sessions", "err", err)
+		}
+		if _, err := st.DeleteExpiredFlows(ctx, now().Add(-time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping: flows", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

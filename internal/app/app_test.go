@@ -1,0 +1,84 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brokerhq/broker/internal/app"
+	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/testdb"
+)
+
+const keys = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+func testConfig(t *testing.T, url string) *config.Config {
+	t.Helper()
+	env := map[string]string{"BROKER_DATABASE_URL": url, "BROKER_ENCRYPTION_KEYS": keys, "BROKER_SESSION_KEYS": keys,
+		"BROKER_MICROSOFT_CLIENT_ID": "x", "BROKER_MICROSOFT_CLIENT_SECRET": "y", "BROKER_LISTEN_ADDR": "127.0.0.1:0"}
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.Need{Keys: true, SessionKeys: true, Microsoft: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestServeIsReadyThenDrains starts the real server on loopback, checks
+// /readyz, then cancels and sees an in-flight request finish.
+func TestServeIsReadyThenDrains(t *testing.T) {
+	cfg := testConfig(t, testdb.New(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan net.Addr, 1)
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, cfg.ListenAddr, func(ad net.Addr) { addrc <- ad }) }()
+	base := "http://" + (<-addrc).String()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s = %d", path, resp.StatusCode)
+		}
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %v", err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not stop")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still accepting after shutdown")
+	}
+}
+
+func TestNoMigrateRefusesAnOldSchema(t *testing.T) {
+	// A fresh, empty database: its schema is older than the binary.
+
+	url := testdb.Empty(t)
+
+	_, err := app.New(context.Background(), app.Options{Config: testConfig(t, url), NoMigrate: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "schema is older") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ConnectionQuery is one page request of the admin connections list.
+type ConnectionQuery struct {
+	TenantID   string   // the viewer's tenant; empty with AllTenants for operators
+	AllTenants bool     // operators: every tenant (optionally narrowed by OnlyTenant)
+	OnlyTenant string   // operators' tenant filter
+	ProjectIDs []string // members: the projects they may see; nil for everything in scope
+
+	Status      string // a status, or "broken" for the three that need someone
+	ProjectID   string
+	AccountType string
+	AuthType    string
+	Search      string // name or account, case-insensitive substring
+	Sort        string // newest (default) | oldest | name | name_desc
+	Cursor      string // from the previous page's Next
+	Limit       int
+}
+
+// BrokenStatuses need a person to act before the connection works again.
+var BrokenStatuses = []string{"needs_reauth", "consent_required", "config_error"}
+
+// ConnectionRow is a list row: a connection and its tenant.
+type ConnectionRow struct {
+	Connection
+	TenantSlug string
+}
+
+// ConnectionPage is one page and the cursor of the next ("" on the last).
+type ConnectionPage struct {
+	Rows []ConnectionRow
+	Next string
+}
+
+type listCursor struct {
+	V  string `json:"v"`
+	ID string `json:"id"`
+}
+
+var sorts = map[string]struct{ order, key, cmp string }{
+	"newest":    {"c.created_at DESC, c.id DESC", "c.created_at", "<"},
+	"oldest":    {"c.created_at ASC, c.id ASC", "c.created_at", ">"},
+	"name":      {"lower(c.name) ASC, c.id ASC", "lower(c.name)", ">"},
+	"name_desc": {"lower(c.name) DESC, c.id DESC", "lower(c.name)", "<"},
+}
+
+// where builds the shared WHERE clause; filterStatus=false leaves the status
+// out, for the per-status counts above the list.
+func (q ConnectionQuery) where(filterStatus bool) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+	}
+	if !q.AllTenants {
+		add("c.tenant_id = ?", q.TenantID) // RLS enforces it too; this lets the planner use the index
+	} else if q.OnlyTenant != "" {
+		add("c.tenant_id = ?", q.OnlyTenant)
+	}
+	if q.ProjectIDs != nil {
+		add("c.project_id = ANY(?::uuid[])", q.ProjectIDs)
+	}
+	if filterStatus && q.Status == "broken" {
+		add("c.status = ANY(?)", BrokenStatuses)
+	} else if filterStatus && q.Status != "" {
+		add("c.status = ?", q.Status)
+	}
+	if q.ProjectID != "" {
+		add("c.project_id = ?", q.ProjectID)
+	}
+	if q.AccountType != "" {
+		add("c.account_type = ?", q.AccountType)
+	}
+	if q.AuthType != "" {
+		add("c.auth_type = ?", q.AuthType)
+	}
+	if s := strings.TrimSpace(q.Search); s != "" {
+		pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
+		add("(lower(c.name) LIKE ? OR lower(c.account_username) LIKE $"+fmt.Sprint(len(args)+1)+")", pattern)
+	}
+	if len(conds) == 0 {
+		return "TRUE", args
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// PageQuery returns the SQL and arguments of the first or next page, exposed
+// so a test can EXPLAIN exactly what the list runs.
+func (q ConnectionQuery) PageQuery() (string, []any, error) {
+	sort, ok := sorts[q.Sort]
+	if !ok {
+		sort = sorts["newest"]
+	}
+	where, args := q.where(true)
+	if q.Cursor != "" {
+		var cur listCursor
+		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.ID == "" {
+			return "", nil, fmt.Errorf("store: list connections: bad cursor: %w", ErrNotFound)
+		}
+		cast := "::text"
+		if sort.key == "c.created_at" {
+			cast = "::timestamptz"
+		}
+		args = append(args, cur.V, cur.ID)
+		where += fmt.Sprintf(" AND (%s, c.id) %s ($%d%s, $%d::uuid)", sort.key, sort.cmp, len(args)-1, cast, len(args))
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	args = append(args, limit+1)
+	sql := `SELECT ` + connectionColumns + `, t.slug` + connectionFrom + ` JOIN tenants t ON t.id = c.tenant_id
+		WHERE ` + where + ` ORDER BY ` + sort.order + fmt.Sprintf(" LIMIT $%d", len(args))
+	return sql, args, nil
+}
+
+// QueryConnections returns one page of the list.
+func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (ConnectionPage, error) {
+	var page ConnectionPage
+	sql, args, err := q.PageQuery()
+	if err != nil {
+		return page, err
+	}
+	err = s.listScope(ctx, q, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		page.Rows, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConnectionRow, error) {
+			var cr ConnectionRow
+			c := &cr.Connection
+			err := r.Scan(&c.ID, &c.TenantID, &c.ProjectID, &c.ProjectName, &c.Name, &c.AccountType, &c.AuthType, &c.MSTenant,
+				&c.ClientID, &c.UserPrincipal, &c.RequestedScopes, &c.GrantedScopes, &c.Status, &c.StatusReason, &c.StatusCode,
+				&c.StatusTraceID, &c.StatusChangedAt, &c.AccountTID, &c.AccountOID, &c.AccountUsername, &c.AccountName,
+				&c.CreatedBy, &c.CreatedByEmail, &c.CreatedAt, &c.UpdatedAt, &c.ClientSecretExpiresAt,
+				&c.AccessTokenExpiresAt, &c.LastRefreshAt, &c.LastUsedAt, &c.Version,
+				&c.HasRefreshToken, &c.HasClientSecret, &cr.TenantSlug)
+			return cr, err
+		})
+		return err
+	})
+	if err != nil {
+		return page, mapErr("list connections", err)
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	if len(page.Rows) > limit {
+		page.Rows = page.Rows[:limit]
+		last := page.Rows[limit-1]
+		v := last.CreatedAt.UTC().Format(time.RFC3339Nano)
+		if strings.HasPrefix(q.Sort, "name") {
+			v = strings.ToLower(last.Name)
+		}
+		raw, _ := json.Marshal(listCursor{V: v, ID: last.ID})
+		page.Next = base64.RawURLEncoding.EncodeToString(raw)
+	}
+	return page, nil
+}
+
+// CountConnectionsByStatus counts the list's connections per status, with
+// every filter but the status applied.
+func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery) (map[string]int, error) {
+	where, args := q.where(false)
+	counts := map[string]int{}
+	err := s.listScope(ctx, q, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT c.status, count(*) FROM connections c WHERE `+where+` GROUP BY c.status`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st string
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			counts[st] = n
+		}
+		return rows.Err()
+	})
+	return counts, mapErr("count connections", err)
+}
+
+// listScope runs the list in the viewer's tenant, or across tenants for operators.
+func (s *Store) listScope(ctx context.Context, q ConnectionQuery, fn func(pgx.Tx) error) error {
+	if q.AllTenants {
+		return s.acrossTenants(ctx, fn)
+	}
+	return s.inTenant(ctx, q.TenantID, fn)
+}
