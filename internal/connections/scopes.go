@@ -1,0 +1,149 @@
+package connections
+
+import (
+	"slices"
+	"strings"
+)
+
+// Scope is a Graph permission the form offers.
+type Scope struct {
+	Name        string
+	Description string
+	AdminOnly   bool // needs an administrator's consent in most organizations
+}
+
+// FixedScopes are always requested for authorization code connections,
+// whatever is ticked: without them there is no /me check and no refresh token.
+var FixedScopes = []Scope{
+	{Name: "User.Read", Description: "Sign in and read the user's profile"},
+	{Name: "offline_access", Description: "Keep access: lets the broker refresh tokens"},
+}
+
+// DelegatedScopes are the permissions an authorization code connection may
+// ask for; the first five, with FixedScopes, are the default set.
+var DelegatedScopes = []Scope{
+	{Name: "Mail.Send", Description: "Send mail as the user"},
+	{Name: "Mail.ReadWrite", Description: "Read and write the user's mail"},
+	{Name: "Mail.ReadWrite.Shared", Description: "Read and write mail the user can access, including shared mailboxes", AdminOnly: true},
+	{Name: "Calendars.ReadWrite", Description: "Read and write the user's calendars"},
+	{Name: "Calendars.ReadWrite.Shared", Description: "Read and write calendars the user can access, including shared ones", AdminOnly: true},
+	{Name: "Mail.Read", Description: "Read the user's mail"},
+	{Name: "Calendars.Read", Description: "Read the user's calendars"},
+	{Name: "Contacts.Read", Description: "Read the user's contacts"},
+	{Name: "Contacts.ReadWrite", Description: "Read and write the user's contacts"},
+}
+
+// DefaultScopes are the delegated scopes ticked when the form opens.
+func DefaultScopes() []string {
+	out := make([]string, 0, 5)
+	for _, s := range DelegatedScopes[:5] {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// ApplicationPermissions are what a client credentials app registration
+// should be granted (as Application permissions); Mail.Read is the minimum.
+var ApplicationPermissions = []Scope{
+	{Name: "Calendars.Read", Description: "Read calendars in all mailboxes"},
+	{Name: "Calendars.ReadWrite", Description: "Read and write calendars in all mailboxes"},
+	{Name: "Contacts.Read", Description: "Read contacts in all mailboxes"},
+	{Name: "Contacts.ReadWrite", Description: "Read and write contacts in all mailboxes"},
+	{Name: "Mail.Read", Description: "Read mail in all mailboxes (the minimum)"},
+	{Name: "Mail.ReadWrite", Description: "Read and write mail in all mailboxes"},
+	{Name: "Mail.Send", Description: "Send mail as any user"},
+}
+
+// MinimumApplicationPermission is what the client credentials check needs.
+const MinimumApplicationPermission = "Mail.Read"
+
+// canonicalScope returns the offered scope's canonical spelling, or "".
+func canonicalScope(name string) string {
+	for _, list := range [][]Scope{FixedScopes, DelegatedScopes} {
+		for _, s := range list {
+			if strings.EqualFold(s.Name, name) {
+				return s.Name
+			}
+		}
+	}
+	return ""
+}
+
+// requestedScopes is what a sign-in asks for: the ticked scopes in catalog
+// order, then the fixed ones. openid and profile are added to the authorize
+// request only; they are not permissions on Graph.
+func requestedScopes(ticked []string) []string {
+	var out []string
+	for _, s := range DelegatedScopes {
+		if containsFold(ticked, s.Name) {
+			out = append(out, s.Name)
+		}
+	}
+	for _, s := range FixedScopes {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// authorizeScopes is the scope parameter of the authorize request.
+func authorizeScopes(requested []string) []string {
+	return append(slices.Clone(requested), "openid", "profile")
+}
+
+// grantedScopes turns a token response's scope list into the names the
+// broker asked for: the Graph resource prefix dropped, the catalog's case,
+// OpenID Connect scopes left out. offline_access counts as granted when a
+// refresh token came back, which is how the platform says it. An empty list
+// means the platform granted what was asked (RFC 6749 §5.1).
+func grantedScopes(requested, fromToken []string, gotRefreshToken bool) []string {
+	if len(fromToken) == 0 {
+		return slices.Clone(requested)
+	}
+	var out []string
+	for _, raw := range fromToken {
+		name := raw
+		for _, prefix := range []string{"https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000/"} {
+			if len(name) > len(prefix) && strings.EqualFold(name[:len(prefix)], prefix) {
+				name = name[len(prefix):]
+			}
+		}
+		switch strings.ToLower(name) {
+		case "openid", "profile", "email", "offline_access":
+			continue
+		}
+		if c := canonicalScope(name); c != "" {
+			name = c
+		}
+		if !containsFold(out, name) {
+			out = append(out, name)
+		}
+	}
+	if gotRefreshToken {
+		out = append(out, "offline_access")
+	}
+	// Requested order first, then anything granted beyond the request.
+	slices.SortStableFunc(out, func(a, b string) int { return rank(requested, a) - rank(requested, b) })
+	return out
+}
+
+func rank(list []string, s string) int {
+	if i := slices.IndexFunc(list, func(x string) bool { return strings.EqualFold(x, s) }); i >= 0 {
+		return i
+	}
+	return len(list)
+}
+
+// MissingScopes lists requested scopes that were not granted.
+func MissingScopes(requested, granted []string) []string {
+	var out []string
+	for _, r := range requested {
+		if !containsFold(granted, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
+}

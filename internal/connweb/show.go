@@ -1,0 +1,125 @@
+package connweb
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/brokerhq/broker/internal/connections"
+	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/web"
+)
+
+// HasAside tells whether the side column has anything: reconnect or admin consent.
+func (v showView) HasAside() bool {
+	return v.SignsIn && (v.C.Status != "pending" || v.CanAdminConsent)
+}
+
+// showView is connection_show.html's data.
+type showView struct {
+	C                store.Connection
+	AccountType      string
+	AuthType         string
+	StatusLabel      string
+	Requested        []scopeRow
+	Extra            []string // granted without being asked for
+	Missing          []string
+	SignsIn          bool // authorization code: may sign in again
+	CanAdminConsent  bool
+	AdminConsentLink string
+	SecretDays       int  // days until the client secret expires
+	SecretSoon       bool // within 30 days
+	SecretExpired    bool
+	Created          string
+}
+
+type scopeRow struct {
+	Name    string
+	Granted bool
+}
+
+var statusLabels = map[string]string{
+	"pending": "Pending", "active": "Active", "needs_reauth": "Needs sign-in", "consent_required": "Needs consent",
+	"config_error": "Configuration error", "secret_expiring": "Secret expiring", "disabled": "Disabled",
+	"awaiting_approval": "Awaiting approval",
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.mustActor(w, r)
+	if !ok {
+		return
+	}
+	c, err := h.Service.Connection(r.Context(), a, chi.URLParam(r, "id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := showView{C: c, AccountType: connections.AccountType(c.AccountType).Label(),
+		AuthType: connections.AuthType(c.AuthType).Label(), StatusLabel: statusLabels[c.Status],
+		SignsIn:         connections.AuthType(c.AuthType) == connections.AuthCode,
+		CanAdminConsent: connections.AdminConsentAuthority(connections.AccountType(c.AccountType), c.MSTenant) != "",
+		Created:         c.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC")}
+	if v.StatusLabel == "" {
+		v.StatusLabel = c.Status
+	}
+	if v.CanAdminConsent {
+		v.AdminConsentLink = h.Service.AdminConsentLink(c)
+	}
+	if v.SignsIn && c.Status != "pending" {
+		v.Missing = connections.MissingScopes(c.RequestedScopes, c.GrantedScopes)
+		for _, s := range c.RequestedScopes {
+			v.Requested = append(v.Requested, scopeRow{Name: s, Granted: !contains(v.Missing, s)})
+		}
+		v.Extra = connections.MissingScopes(c.GrantedScopes, c.RequestedScopes)
+	} else {
+		for _, s := range c.RequestedScopes {
+			v.Requested = append(v.Requested, scopeRow{Name: s, Granted: c.Status != "pending"})
+		}
+		if !v.SignsIn {
+			v.Extra = connections.MissingScopes(c.GrantedScopes, c.RequestedScopes)
+		}
+	}
+	if exp := c.ClientSecretExpiresAt; exp != nil {
+		left := exp.Sub(h.ui.Now())
+		v.SecretDays = int(left.Hours() / 24)
+		v.SecretExpired = left <= 0
+		v.SecretSoon = !v.SecretExpired && left < 30*24*time.Hour
+	}
+	h.ui.Render(w, r, http.StatusOK, "connection_show.html", web.Page{Title: c.Name, Data: v})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.mustActor(w, r)
+	if !ok {
+		return
+	}
+	to, err := h.Service.Reconnect(r.Context(), a, chi.URLParam(r, "id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	web.SeeOther(w, r, to)
+}
+
+func (h *Handler) adminConsent(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.mustActor(w, r)
+	if !ok {
+		return
+	}
+	to, err := h.Service.AdminConsent(r.Context(), a, chi.URLParam(r, "id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	web.SeeOther(w, r, to)
+}

@@ -1,0 +1,72 @@
+// Progressive enhancement for the connection pages. Without it every field
+// shows, labelled with what it is for, and the server validates; with it,
+// fields that do not apply hide (and are not sent), the authentication type
+// follows the account type, and copy buttons appear.
+(function () {
+  'use strict';
+
+  var form = document.getElementById('connection-form');
+  if (form) {
+    var account = form.elements.account_type;
+    var auth = form.elements.auth_type;
+    var cc = auth.querySelector('option[value="client_credentials"]');
+    var submit = document.getElementById('submit');
+    var label = submit && submit.querySelector('.label');
+
+    var update = function () {
+      var tenant = account.value === 'tenant';
+      if (!tenant && auth.value === 'client_credentials') {
+        auth.value = 'authorization_code';
+      }
+      cc.disabled = !tenant;
+      form.querySelectorAll('[data-show-when]').forEach(function (el) {
+        var rule = el.getAttribute('data-show-when').split('=');
+        var show = form.elements[rule[0]].value === rule[1];
+        el.hidden = !show;
+        el.querySelectorAll('input, select, textarea').forEach(function (input) {
+          if (!input.hasAttribute('data-always-disabled')) {
+            input.disabled = !show;
+          }
+        });
+      });
+      if (label) {
+        label.textContent = auth.value === 'client_credentials'
+          ? submit.getAttribute('data-label-cc') : submit.getAttribute('data-label-code');
+      }
+    };
+    form.querySelectorAll('input:disabled').forEach(function (input) {
+      input.setAttribute('data-always-disabled', '');
+    });
+    account.addEventListener('change', update);
+    auth.addEventListener('change', update);
+    update();
+
+    var summary = document.getElementById('error-summary');
+    if (summary) {
+      summary.focus();
+    }
+  }
+
+  document.querySelectorAll('[data-copy]').forEach(function (button) {
+    if (!navigator.clipboard || !window.isSecureContext) {
+      return; // the value stays selectable text
+    }
+    var source = document.getElementById(button.getAttribute('data-copy'));
+    var status = button.parentNode.parentNode.querySelector('.copy-status');
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        button.textContent = 'Copied';
+        if (status) { status.textContent = 'Copied to the clipboard.'; }
+        setTimeout(function () { button.textContent = 'Copy'; }, 2000);
+      }, function () {
+        var range = document.createRange();
+        range.selectNodeContents(source);
+        var sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        if (status) { status.textContent = 'Press Ctrl+C (or ⌘C) to copy.'; }
+      });
+    });
+  });
+})();
