@@ -86,6 +86,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 }
 
 func migrateOrCheck(ctx context.Context, url string, noMigrate bool, log *slog.Logger) error {
+	if err := store.CheckReachable(ctx, url); err != nil {
+		return err
+	}
 	m, err := store.NewMigrator(url)
 	if err != nil {
 		return err
@@ -114,6 +117,7 @@ func migrateOrCheck(ctx context.Context, url string, noMigrate bool, log *slog.L
 func dbUnreachable(err error) error {
 	return fmt.Errorf("database at BROKER_DATABASE_URL: %w", err)
 }
+
 
 func schemaCurrent(ctx context.Context, url string) error {
 	m, err := store.NewMigrator(url)

@@ -82,3 +82,11 @@ func TestNoMigrateRefusesAnOldSchema(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestUnreachableDatabaseIsOneClearLine(t *testing.T) {
+	cfg := testConfig(t, "postgres://postgres:hunter2@127.0.0.1:1/broker?sslmode=disable")
+	_, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || err.Error() != "database does not answer at BROKER_DATABASE_URL: connection refused" {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"strings"
+	"time"
+
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -80,3 +84,19 @@ func (m *Migrator) Current(ctx context.Context) (bool, error) {
 
 // Close releases the handle.
 func (m *Migrator) Close() error { return m.db.Close() }
+
+// CheckReachable connects once, bounded, and reports an unreachable database
+// in one line without the URL (it may carry a password).
+func CheckReachable(ctx context.Context, databaseURL string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		return fmt.Errorf("database does not answer at BROKER_DATABASE_URL: %s", msg)
+	}
+	return c.Close(ctx)
+}
