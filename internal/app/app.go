@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/config"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/tokens"
 	"github.com/brokerhq/broker/internal/web"
 )
 
@@ -31,6 +33,9 @@ type App struct {
 	Store    *store.Store
 	Handler  http.Handler
 	Provider *oauth.Microsoft
+	Tokens   *tokens.Service
+	Keys     *apikeys.Verifier
+	Usage    *tokens.Usage
 	logger   *slog.Logger
 	workers  []worker
 }
@@ -62,6 +67,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(),
 		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
 		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
+	a.Tokens = tokens.New(st, a.Provider, tokens.Options{Now: o.Now, Logger: o.Logger})
+	a.Keys = apikeys.NewVerifier(st, apikeys.Options{Now: o.Now, Logger: o.Logger, Rate: 2000, Burst: 200})
+	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
 		Demo:        cfg.Demo,
@@ -79,9 +87,18 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", srv.Metrics())
+	// The token API is the hot path: it has its own bearer-key auth and
+	// stays outside the browser middleware (sessions, cross-origin checks).
+	mux.Handle("/api/v1/", a.apiRouter(o))
 	mux.Handle("/", srv)
 	a.Handler = mux
-	a.workers = append(a.workers, worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, st, o.Now, o.Logger) }})
+	a.workers = append(a.workers,
+		worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, st, o.Now, o.Logger) }},
+		worker{"token cache", func(ctx context.Context) { a.Tokens.Run(ctx) }},
+		worker{"api keys", func(ctx context.Context) { a.Keys.Run(ctx) }},
+		worker{"token usage", func(ctx context.Context) { a.Usage.Run(ctx) }},
+		worker{"keep-alive", func(ctx context.Context) { a.Tokens.KeepAlive(tokens.KeepAliveOptions{}).Run(ctx) }},
+	)
 	return a, nil
 }
 
@@ -117,7 +134,6 @@ func migrateOrCheck(ctx context.Context, url string, noMigrate bool, log *slog.L
 func dbUnreachable(err error) error {
 	return fmt.Errorf("database at BROKER_DATABASE_URL: %w", err)
 }
-
 
 func schemaCurrent(ctx context.Context, url string) error {
 	m, err := store.NewMigrator(url)
@@ -171,6 +187,7 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 		a.logger.Warn("drain cut short", "err", err)
 	}
 	stopWork()
+	a.Tokens.Close()
 	for range a.workers {
 		select {
 		case <-done:

@@ -2,7 +2,12 @@ package app
 
 import (
 	"context"
+	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
+	"github.com/brokerhq/broker/internal/api"
+	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/connweb"
 	"github.com/brokerhq/broker/internal/web"
 )
@@ -18,5 +23,14 @@ func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 // seedDemoAPIKey makes a fresh demo API key (keys are shown once, so a
 // restart makes a new one rather than re-printing an old one).
 func (a *App) seedDemoAPIKey(ctx context.Context, tenantID string) (string, error) {
-	return "", nil
+	key, _, err := apikeys.Create(ctx, a.Store, apikeys.NewKey{TenantID: tenantID, Name: "demo (printed at start-up)"})
+	return key, err
+}
+
+// apiRouter serves /api/v1: the token endpoint and the admin JSON mirror.
+func (a *App) apiRouter(o Options) http.Handler {
+	h := api.New(a.Store, a.Tokens, a.Keys, a.Usage, o.Logger, o.Now)
+	r := chi.NewRouter()
+	r.Route("/api/v1", h.Routes)
+	return r
 }

@@ -21,12 +21,12 @@ const (
 
 // DemoSeed is what SeedDemo made, for the start-up banner.
 type DemoSeed struct {
-	TenantID                                                string
-	AdminEmail, AdminPassword                               string
-	Accounts                                                []string
+	TenantID                                               string
+	AdminEmail, AdminPassword                              string
+	Accounts                                               []string
 	DaemonTenant, DaemonUser, DaemonClientID, DaemonSecret string
-	ConnectionID, ConnectionName                            string
-	APIKey                                                  string
+	ConnectionID, ConnectionName                           string
+	APIKey                                                 string
 }
 
 // SeedDemo creates (or finds, on a restart) the demo tenant: two projects, a
@@ -35,7 +35,7 @@ type DemoSeed struct {
 func SeedDemo(ctx context.Context, a *App) (DemoSeed, error) {
 	st := a.Store
 	d := DemoSeed{AdminEmail: DemoAdminEmail, AdminPassword: DemoAdminPassword,
-		Accounts: []string{"adele@" + mssim.DemoContosoDomain, "megan@" + mssim.DemoFabrikamDomain, "pat@outlook.com"},
+		Accounts:     []string{"adele@" + mssim.DemoContosoDomain, "megan@" + mssim.DemoFabrikamDomain, "pat@outlook.com"},
 		DaemonTenant: mssim.DemoContosoDomain, DaemonUser: "adele@" + mssim.DemoContosoDomain,
 		DaemonClientID: mssim.DemoDaemonClientID, DaemonSecret: mssim.DemoDaemonClientSecret,
 		ConnectionName: DemoConnectionName}

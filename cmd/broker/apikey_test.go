@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/secrets"
+	"github.com/brokerhq/broker/internal/store"
+)
+
+func TestAPIKeyCreate(t *testing.T) {
+	env := dbEnv(t)
+	for _, args := range [][]string{
+		{"tenant", "create", "--slug", "acme", "--name", "Acme"},
+		{"project", "create", "--tenant", "acme", "--name", "Sales"},
+	} {
+		if r := runCLI(t, env, "", args...); r.runErr != nil {
+			t.Fatal(r.runErr)
+		}
+	}
+	oneLine(t, runCLI(t, env, "", "apikey", "create", "--tenant", "acme"), "missing --name")
+	oneLine(t, runCLI(t, env, "", "apikey", "create", "--tenant", "nope", "--name", "x"), `tenant "nope" not found`)
+	oneLine(t, runCLI(t, env, "", "apikey", "create", "--tenant", "acme", "--project", "Nowhere", "--name", "x"), `project "Nowhere" in acme not found`)
+
+	r := runCLI(t, env, "", "apikey", "create", "--tenant", "acme", "--project", "sales", "--name", "billing-sync")
+	if r.runErr != nil {
+		t.Fatal(r.runErr)
+	}
+	key := regexp.MustCompile(`brk_[a-z2-7]{12}_[A-Za-z0-9_-]{43}`).FindString(r.out)
+	if key == "" || !strings.Contains(r.out, "shown once") || !strings.Contains(r.out, "projects Sales") {
+		t.Fatalf("output %q", r.out)
+	}
+	ctx := context.Background()
+	ring, _ := secrets.ParseRing(testKeys)
+	st, err := store.Open(ctx, env["BROKER_DATABASE_URL"], ring, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	k, err := apikeys.NewVerifier(st, apikeys.Options{}).Verify(ctx, key)
+	if err != nil || k.Name != "billing-sync" || len(k.ProjectIDs) != 1 || k.Scope != apikeys.ScopeToken {
+		t.Fatalf("printed key: %+v %v", k, err)
+	}
+	events, _ := st.ListAudit(ctx, k.TenantID, store.AuditFilter{Action: "api_key.created"})
+	secret := key[len(k.Prefix)+1:]
+	if len(events) != 1 || strings.Contains(fmt.Sprint(events[0].Details), secret) || strings.Contains(r.err, secret) {
+		t.Fatalf("audit %+v", events)
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/brokerhq/broker/internal/app"
+	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/oauth/mssim"
+)
+
+// cmdDemo runs the broker against the simulated Microsoft platform with a
+// seeded demo tenant. Demo mode is only ever on when asked for: `broker
+// serve` never seeds users or trusts the simulation.
+func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
+	fs := newFlags("demo", s)
+	simURL := fs.String("microsoft-url", "", "use a simulation already running at this URL (default: start one on 127.0.0.1:8081)")
+	simAddr := fs.String("microsoft-addr", "127.0.0.1:8081", "where to start the in-process simulation")
+	if err := fs.Parse(args); err != nil {
+		return errUsageShown
+	}
+	defaults := map[string]string{
+		// Demo keys, for local use only: printed in the README and compose file.
+		"BROKER_ENCRYPTION_KEYS": "demo1:ZGVtby1vbmx5LWVuY3J5cHRpb24ta2V5LTAwMDAwMDA=",
+		"BROKER_SESSION_KEYS":    "demo1:ZGVtby1vbmx5LXNlc3Npb24ta2V5LTAwMDAwMDAwMDA=",
+	}
+	demoEnv := func(k string) string {
+		if v := getenv(k); v != "" || getenv(k+"_FILE") != "" {
+			return v
+		}
+		return defaults[k]
+	}
+	cfg, err := config.Load(config.Getenv(demoEnv), config.Need{Keys: true, SessionKeys: true, Microsoft: true, Demo: true})
+	if err != nil {
+		return err
+	}
+	cfg.Demo = true
+	cfg.MicrosoftClientID, cfg.MicrosoftClientSecret = mssim.DemoWebClientID, mssim.DemoWebClientSecret
+	log := newLogger(cfg, s.err)
+
+	base := strings.TrimRight(*simURL, "/")
+	if base == "" {
+		ln, err := net.Listen("tcp", *simAddr)
+		if err != nil {
+			return fmt.Errorf("start the simulated Microsoft platform on %s: %w", *simAddr, err)
+		}
+		base = "http://" + ln.Addr().String()
+		sim := mssim.New(mssim.Options{BaseURL: base, GraphBaseURL: base})
+		mssim.SeedDemo(sim, mssim.DemoConfig{RedirectURIs: []string{cfg.RedirectURL()}})
+		hs := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+	}
+	cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = base, base
+
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log})
+	if err != nil {
+		return err
+	}
+	seed, err := app.SeedDemo(ctx, a)
+	if err != nil {
+		a.Close()
+		return fmt.Errorf("seed the demo: %w", err)
+	}
+	err = a.Serve(ctx, cfg.ListenAddr, func(addr net.Addr) {
+		printDemo(s, cfg, base, seed)
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
+	w := s.out
+	fmt.Fprintf(w, `
+==================================================================
+ broker DEMO — simulated Microsoft, demo keys. Not for production.
+==================================================================
+ Open      %s
+ Sign in   %s  /  %s   (demo admin)
+ Microsoft %s  (simulated login.microsoftonline.com + Graph)
+
+ Sign in to Microsoft as any of these demo accounts (no password):
+   %s
+ Client credentials (Tenant-specific) with the demo daemon app:
+   Tenant ID/Domain %s   User ID %s
+   Client ID %s   Client secret %s
+`, cfg.PublicURL, d.AdminEmail, d.AdminPassword, simBase, strings.Join(d.Accounts, ", "),
+		d.DaemonTenant, d.DaemonUser, d.DaemonClientID, d.DaemonSecret)
+	if d.APIKey != "" {
+		fmt.Fprintf(w, `
+ Fetch a token for the demo connection %q:
+   curl -s -H 'Authorization: Bearer %s' %s/api/v1/connections/%s/token
+`, d.ConnectionName, d.APIKey, cfg.PublicURL, d.ConnectionID)
+	}
+	fmt.Fprintln(w, "==================================================================")
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/store"
+)
+
+func cmdMigrate(ctx context.Context, sub string, getenv env, s streams) error {
+	cfg, err := config.Load(config.Getenv(getenv), config.Need{})
+	if err != nil {
+		return err
+	}
+	m, err := store.NewMigrator(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if sub == "status" {
+		st, err := m.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("database does not answer at BROKER_DATABASE_URL: %s", pgReason(err))
+		}
+		for _, x := range st {
+			state := "pending"
+			if x.Applied {
+				state = "applied"
+			}
+			fmt.Fprintf(s.out, "%05d  %-8s %s\n", x.Version, state, x.Path)
+		}
+		return nil
+	}
+	n, err := m.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("%s", pgReason(err))
+	}
+	fmt.Fprintf(s.out, "applied %d migration(s); schema is current\n", n)
+	return nil
+}

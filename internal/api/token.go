@@ -1,0 +1,119 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/brokerhq/broker/internal/tokens"
+)
+
+const (
+	defaultMinTTL = 300 * time.Second
+	// maxMinTTL stays below the shortest lifetime Microsoft gives an access
+	// token (60 minutes), so every min_ttl can be met by a fresh token.
+	maxMinTTL = 3000 * time.Second
+)
+
+// tokenResponse is the answer to a token request: never a refresh token
+// or a secret.
+type tokenResponse struct {
+	AccessToken string        `json:"access_token"`
+	TokenType   string        `json:"token_type"`
+	ExpiresAt   string        `json:"expires_at"`
+	ExpiresIn   int64         `json:"expires_in"`
+	Scope       string        `json:"scope"`
+	Connection  connectionRef `json:"connection"`
+}
+
+type connectionRef struct {
+	ID          string  `json:"id"`
+	Name        string  `json:"name"`
+	Project     string  `json:"project"`
+	AccountType string  `json:"account_type"`
+	AuthType    string  `json:"auth_type"`
+	Status      string  `json:"status"`
+	Account     account `json:"account"`
+}
+
+type account struct {
+	TenantID string `json:"tenant_id"`
+	User     string `json:"user"`
+}
+
+// token serves GET /connections/{id}/token?min_ttl=&force_refresh=.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	now := h.Now()
+	key := h.authenticate(w, r, now)
+	if key == nil {
+		return
+	}
+	id, ok := connectionID(w, r)
+	if !ok {
+		return
+	}
+	req := tokens.Request{MinTTL: defaultMinTTL, ProjectIDs: key.ProjectIDs, Wait: h.TokenWait}
+	if r.URL.RawQuery != "" {
+		var msg string
+		if req.MinTTL, req.ForceRefresh, msg = tokenQuery(r.URL.RawQuery); msg != "" {
+			writeProblem(w, "invalid_request", msg, 0)
+			return
+		}
+	}
+	tok, err := h.Tokens.Token(r.Context(), key.TenantID, id, req)
+	if err != nil {
+		e, ok := tokens.AsError(err)
+		if !ok {
+			e = &tokens.Error{Code: tokens.CodeInternal, Detail: "The broker could not get a token.", Err: err}
+		}
+		if e.Code == tokens.CodeInternal {
+			h.Logger.Error("api: token request failed", "connection", id, "api_key", key.ID, "err", e.Err)
+		}
+		writeTokenError(w, e)
+		return
+	}
+	if h.Usage != nil {
+		h.Usage.Record(key.TenantID, key.ID, id, tok.Refreshed, now)
+	}
+	c := tok.Conn
+	body := tokenResponse{AccessToken: tok.AccessToken, TokenType: "Bearer",
+		ExpiresAt: tok.ExpiresAt.UTC().Format(time.RFC3339), ExpiresIn: int64(tok.ExpiresAt.Sub(now) / time.Second),
+		Scope: tok.Scope, Connection: connectionRef{ID: c.ID, Name: c.Name, Project: c.ProjectName,
+			AccountType: c.AccountType, AuthType: c.AuthType, Status: c.Status,
+			Account: account{TenantID: c.AccountTenantID, User: c.AccountUser}}}
+	writeJSON(w, body)
+}
+
+// tokenQuery parses min_ttl and force_refresh; msg says what is wrong.
+func tokenQuery(raw string) (minTTL time.Duration, force bool, msg string) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return 0, false, "The query string is malformed."
+	}
+	minTTL = defaultMinTTL
+	if v := q.Get("min_ttl"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || time.Duration(n)*time.Second > maxMinTTL {
+			return 0, false, "min_ttl must be a whole number of seconds from 0 to 3000."
+		}
+		minTTL = time.Duration(n) * time.Second
+	}
+	if v := q.Get("force_refresh"); v != "" {
+		if force, err = strconv.ParseBool(v); err != nil {
+			return 0, false, "force_refresh must be true or false."
+		}
+	}
+	return minTTL, force, ""
+}
+
+// writeJSON answers 200 with v. Tokens and connection data are never cached
+// by intermediaries.
+func writeJSON(w http.ResponseWriter, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(v)
+}

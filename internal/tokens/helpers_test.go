@@ -1,0 +1,198 @@
+package tokens_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/brokerhq/broker/internal/oauth"
+	"github.com/brokerhq/broker/internal/oauth/mssim"
+	"github.com/brokerhq/broker/internal/secrets"
+	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/testdb"
+	"github.com/brokerhq/broker/internal/tokens"
+	"github.com/brokerhq/broker/internal/tokens/tokenstest"
+)
+
+// env is one database and one simulated Microsoft; each replica made from
+// it has its own connection pool and its own token service, as separate
+// broker processes would.
+type env struct {
+	ms      *tokenstest.Microsoft
+	url     string
+	st      *store.Store
+	tenant  store.Tenant
+	other   store.Tenant
+	project store.Project
+	second  store.Project
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{ms: tokenstest.StartMicrosoft(), url: testdb.New(t)}
+	t.Cleanup(e.ms.Server.Close)
+	e.st = openStore(t, e.url)
+	ctx := context.Background()
+	var err error
+	if e.tenant, err = e.st.CreateTenant(ctx, "acme", "Acme"); err != nil {
+		t.Fatal(err)
+	}
+	if e.other, err = e.st.CreateTenant(ctx, "globex", "Globex"); err != nil {
+		t.Fatal(err)
+	}
+	if e.project, err = e.st.CreateProject(ctx, e.tenant.ID, "Sales"); err != nil {
+		t.Fatal(err)
+	}
+	if e.second, err = e.st.CreateProject(ctx, e.tenant.ID, "Support"); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func openStore(t *testing.T, url string) *store.Store {
+	t.Helper()
+	ring, err := secrets.ParseRing("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), url, ring, store.Options{MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+// replica is another broker process: its own pool and service.
+func (e *env) replica(t *testing.T, opts tokens.Options) *tokens.Service {
+	return e.replicaWith(t, e.ms.Provider(), opts)
+}
+
+func (e *env) replicaWith(t *testing.T, p oauth.Provider, opts tokens.Options) *tokens.Service {
+	t.Helper()
+	if opts.Now == nil {
+		opts.Now = e.ms.Sim.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler) // the failures tests cause are expected
+	}
+	svc := tokens.New(openStore(t, e.url), p, opts)
+	t.Cleanup(svc.Close)
+	return svc
+}
+
+// conn creates a connection in the env's tenant and first project unless told otherwise.
+func (e *env) conn(t *testing.T, c tokenstest.Conn) store.Connection {
+	t.Helper()
+	if c.TenantID == "" {
+		c.TenantID = e.tenant.ID
+	}
+	if c.ProjectID == "" {
+		c.ProjectID = e.project.ID
+	}
+	if c.Name == "" {
+		c.Name = "mailbox"
+	}
+	if c.UPN == "" {
+		c.UPN = e.ms.Demo.Adele.UPN
+	}
+	conn, err := e.ms.Create(context.Background(), e.st, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// refreshes counts refresh_token requests that reached the simulation.
+func (e *env) refreshes() int64 { return e.ms.Sim.Count(mssim.EndpointToken, "refresh_token") }
+
+func (e *env) stored(t *testing.T, id string) (store.Connection, store.Credentials) {
+	t.Helper()
+	c, cr, err := e.st.ConnectionWithCredentials(context.Background(), e.tenant.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, cr
+}
+
+func wantCode(t *testing.T, err error, code tokens.Code) *tokens.Error {
+	t.Helper()
+	te, ok := tokens.AsError(err)
+	if !ok || te.Code != code {
+		t.Fatalf("err = %v, want %s", err, code)
+	}
+	return te
+}
+
+// killLockHolders ends the sessions sitting idle in a transaction that
+// holds a lock (has a transaction ID: FOR UPDATE takes one), as a dropped
+// connection would; it waits until there is one.
+func killLockHolders(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for range 1000 {
+		var n int
+		if err := c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND state = 'idle in transaction' AND backend_xid IS NOT NULL
+			  AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("no transaction ever sat idle")
+}
+
+// gate holds the first token request it sees until released (or, if
+// honourCtx, until its context ends) and then fails it without sending it:
+// a refresh holder stuck talking to Microsoft.
+type gate struct {
+	base      http.RoundTripper
+	honourCtx bool
+	entered   chan struct{}
+	release   chan struct{}
+	once      sync.Once
+}
+
+func newGate(honourCtx bool) *gate {
+	return &gate{base: http.DefaultTransport, honourCtx: honourCtx, entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	first := false
+	g.once.Do(func() { first = true; close(g.entered) })
+	if !first {
+		return g.base.RoundTrip(r)
+	}
+	if g.honourCtx {
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+		}
+	} else {
+		<-g.release
+	}
+	return nil, &resetError{}
+}
+
+type resetError struct{}
+
+func (*resetError) Error() string { return "connection reset by peer" }
+
+func (e *env) gatedProvider(g *gate) *oauth.Microsoft {
+	p := e.ms.Provider()
+	p.HTTPClient = &http.Client{Transport: g}
+	return p
+}

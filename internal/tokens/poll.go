@@ -1,0 +1,107 @@
+package tokens
+
+import (
+	"context"
+	"time"
+)
+
+// idleEviction drops connections this replica has not served for this long,
+// so memory and the change poll cover the connections in use.
+const idleEviction = time.Hour
+
+// Run keeps this replica's memory honest until ctx ends: every PollInterval
+// it compares cached connections with Postgres and drops the ones changed or
+// deleted elsewhere (a connection disabled on another replica stops here
+// within a poll, while the warm path itself stays free of queries), and
+// every TouchInterval it writes last use in one batch.
+func (s *Service) Run(ctx context.Context) error {
+	poll := time.NewTicker(s.opts.PollInterval)
+	touch := time.NewTicker(s.opts.TouchInterval)
+	defer poll.Stop()
+	defer touch.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			s.touch(fctx)
+			cancel()
+			return nil
+		case <-poll.C:
+			if err := s.poll(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("tokens: change poll failed", "err", err)
+			}
+		case <-touch.C:
+			s.touch(ctx)
+		}
+	}
+}
+
+// pollChunk bounds one stamps query.
+const pollChunk = 5000
+
+// poll drops entries whose row is gone or has another version, and evicts
+// idle ones.
+func (s *Service) poll(ctx context.Context) error {
+	idleBefore := s.now().Add(-idleEviction).UnixNano()
+	cached := map[string]*entry{}
+	s.cache.Range(func(k, v any) bool {
+		e := v.(*entry)
+		if e.lastUsed.Load() < idleBefore && e.mintedAt.UnixNano() < idleBefore {
+			s.cache.CompareAndDelete(k, e)
+			return true
+		}
+		cached[k.(string)] = e
+		return true
+	})
+	ids := make([]string, 0, len(cached))
+	for id := range cached {
+		ids = append(ids, id)
+	}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), pollChunk)]
+		ids = ids[len(chunk):]
+		stamps, err := s.st.ConnectionStamps(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		for _, st := range stamps {
+			if e := cached[st.ID]; e.version == st.Version {
+				delete(cached, st.ID)
+			}
+		}
+		for _, id := range chunk {
+			if e, changed := cached[id]; changed {
+				s.cache.CompareAndDelete(id, e)
+			}
+		}
+	}
+	return nil
+}
+
+// touchEvery: last use is written when it moved by more than this; the
+// keep-alive worker needs "used within the hour", not the second.
+const touchEvery = time.Minute
+
+// touch writes last use of the connections served since the last write.
+func (s *Service) touch(ctx context.Context) {
+	batch := map[string]time.Time{}
+	var entries []*entry
+	s.cache.Range(func(k, v any) bool {
+		e := v.(*entry)
+		if used := e.lastUsed.Load(); used-e.touched.Load() > int64(touchEvery) {
+			batch[k.(string)] = time.Unix(0, used)
+			entries = append(entries, e)
+		}
+		return true
+	})
+	if len(batch) == 0 {
+		return
+	}
+	if err := s.st.TouchConnections(ctx, batch); err != nil {
+		s.log.Warn("tokens: writing last use failed; will retry", "connections", len(batch), "err", err)
+		return
+	}
+	for _, e := range entries {
+		e.touched.Store(batch[e.info.ID].UnixNano())
+	}
+}
