@@ -7,7 +7,9 @@ import "embed"
 // Templates holds templates/*.html: layout.html, shared partials named
 // _*.html, and one file per page defining a "main" block.
 //
-//go:embed templates
+// (The pattern names the files: a bare directory would leave out _*.html.)
+//
+//go:embed templates/*.html
 var Templates embed.FS
 
 // Static holds static/, served under /static/.

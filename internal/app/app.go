@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/config"
 	"github.com/brokerhq/broker/internal/oauth"
@@ -36,6 +37,7 @@ type App struct {
 	Tokens   *tokens.Service
 	Keys     *apikeys.Verifier
 	Usage    *tokens.Usage
+	admin    *admin.Service
 	logger   *slog.Logger
 	workers  []worker
 }

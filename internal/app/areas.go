@@ -6,6 +6,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/brokerhq/broker/internal/admin"
+	"github.com/brokerhq/broker/internal/adminapi"
+	"github.com/brokerhq/broker/internal/adminweb"
 	"github.com/brokerhq/broker/internal/api"
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/connweb"
@@ -14,9 +17,11 @@ import (
 
 // mountAreas adds the connection pages, the OAuth callback and the API.
 func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
+	a.admin = admin.New(a.Store, a.Tokens, a.Provider, a.Provider, a.Keys, o.Logger, o.Now)
+	adminPages := adminweb.New(a.admin)
 	conns := connweb.New(connweb.Options{Store: a.Store, Provider: a.Provider, Graph: a.Provider,
-		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now})
-	deps.Mount = append(deps.Mount, conns.Mount)
+		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now, Admin: adminPages})
+	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount)
 	return nil
 }
 
@@ -32,5 +37,6 @@ func (a *App) apiRouter(o Options) http.Handler {
 	h := api.New(a.Store, a.Tokens, a.Keys, a.Usage, o.Logger, o.Now)
 	r := chi.NewRouter()
 	r.Route("/api/v1", h.Routes)
+	r.Route("/api/v1/admin", adminapi.New(a.admin, a.Keys, o.Logger).Routes)
 	return r
 }

@@ -125,6 +125,11 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 	granted := grantedScopes(c.RequestedScopes, tok.Scopes, true)
 	missing := MissingScopes(c.RequestedScopes, granted)
 	ev := store.StatusEvent{Status: "active"}
+	if f.Kind != kindReconnect {
+		if ev.Status, err = s.initialStatus(ctx, a.TenantID); err != nil {
+			return Result{}, err
+		}
+	}
 	if len(missing) > 0 {
 		ev.Reason = "Microsoft granted fewer permissions than requested; missing: " + strings.Join(missing, ", ") + "."
 	}
@@ -138,6 +143,12 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 		// second tab's sign-in that finished first.
 		if cur.AccountOID != "" && !sameAccount(cur, claims) {
 			return store.ConnectionUpdate{}, errAccountChanged
+		}
+		ev := ev
+		if cur.Status == "disabled" || cur.Status == "awaiting_approval" {
+			// A reconnect renews credentials only: it neither re-enables what an
+			// admin disabled nor skips an approval still owed.
+			ev = store.StatusEvent{Status: cur.Status, Reason: cur.StatusReason, ErrorCode: cur.StatusCode, TraceID: cur.StatusTraceID}
 		}
 		return store.ConnectionUpdate{Status: &ev, GrantedScopes: granted,
 			Account:      &store.Account{TID: claims.TenantID, OID: claims.ObjectID, Username: username, Name: claims.Name},

@@ -28,10 +28,14 @@ func (s *Service) createClientCredentials(ctx context.Context, a Actor, f *Form)
 		inboxFieldError(f, err)
 		return Outcome{}, ErrInvalid
 	}
+	status, err := s.initialStatus(ctx, a.TenantID)
+	if err != nil {
+		return Outcome{}, err
+	}
 	conn, err := s.Store.CreateConnection(ctx, store.NewConnection{
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(AccountTenant),
 		AuthType: string(AuthClientCredentials), MSTenant: f.MSTenant, ClientID: f.ClientID,
-		UserPrincipal: f.UserPrincipal, RequestedScopes: []string{oauth.GraphDefaultScope}, Status: "active",
+		UserPrincipal: f.UserPrincipal, RequestedScopes: []string{oauth.GraphDefaultScope}, Status: status,
 		ClientSecret: f.ClientSecret, ClientSecretExpiresAt: f.secretExpiry(), CreatedBy: a.UserID,
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -155,4 +159,17 @@ func inboxFieldError(f *Form, err error) {
 	default:
 		f.Errors.Add(FieldForm, "Microsoft Graph refused to read the mailbox"+sup+": "+e.Summary())
 	}
+}
+
+// initialStatus is a newly working connection's status: active, or
+// awaiting_approval in a tenant whose connections need an admin's approval.
+func (s *Service) initialStatus(ctx context.Context, tenantID string) (string, error) {
+	t, err := s.Store.Tenant(ctx, tenantID)
+	if err != nil {
+		return "", fmt.Errorf("connections: read tenant settings: %w", err)
+	}
+	if t.RequireApproval {
+		return "awaiting_approval", nil
+	}
+	return "active", nil
 }

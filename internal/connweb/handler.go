@@ -24,6 +24,7 @@ type Handler struct {
 	Service     *connections.Service
 	RedirectURL string // the exact redirect URI to register in Azure
 	Logger      *slog.Logger
+	Admin       AdminSections // optional: the admin sections of a connection's page
 
 	ui *web.UI
 }
@@ -36,6 +37,7 @@ type Options struct {
 	RedirectURL string // config.RedirectURL(): BROKER_PUBLIC_URL + /oauth/callback
 	Logger      *slog.Logger
 	Now         func() time.Time
+	Admin       AdminSections // optional
 }
 
 // New builds the handler and its service.
@@ -44,7 +46,7 @@ func New(o Options) *Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{Service: connections.New(o.Store, o.Provider, o.Graph, o.Logger, o.Now),
-		RedirectURL: o.RedirectURL, Logger: o.Logger}
+		RedirectURL: o.RedirectURL, Logger: o.Logger, Admin: o.Admin}
 }
 
 // Pages are the templates the handler renders.

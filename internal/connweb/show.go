@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/brokerhq/broker/internal/adminweb"
 	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/web"
@@ -32,6 +33,13 @@ type showView struct {
 	SecretSoon       bool // within 30 days
 	SecretExpired    bool
 	Created          string
+	Admin            *adminweb.Sections // history, callers, audit, actions; nil if they failed to load
+}
+
+// AdminSections loads the admin part of a connection's page for the
+// request's viewer (adminweb.Handler is the implementation).
+type AdminSections interface {
+	Sections(r *http.Request, id string) (*adminweb.Sections, error)
 }
 
 type scopeRow struct {
@@ -46,16 +54,36 @@ var statusLabels = map[string]string{
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.mustActor(w, r)
-	if !ok {
-		return
+	id := chi.URLParam(r, "id")
+	var c store.Connection
+	var sections *adminweb.Sections
+	if v := web.Viewer(r.Context()); v != nil && v.IsOperator && h.Admin != nil {
+		// Operators own no connections but review all: the admin service
+		// reads the connection with their scope (404 for unknown IDs).
+		var err error
+		if sections, err = h.Admin.Sections(r, id); err != nil {
+			h.ui.ErrorPage(w, r, http.StatusNotFound, "")
+			return
+		}
+		c = sections.Connection
+	} else {
+		a, ok := h.mustActor(w, r)
+		if !ok {
+			return
+		}
+		var err error
+		if c, err = h.Service.Connection(r.Context(), a, id); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if h.Admin != nil {
+			if sections, err = h.Admin.Sections(r, id); err != nil {
+				h.ui.Log(r).Warn("connection page: admin sections", "err", err)
+				sections = nil
+			}
+		}
 	}
-	c, err := h.Service.Connection(r.Context(), a, chi.URLParam(r, "id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	v := showView{C: c, AccountType: connections.AccountType(c.AccountType).Label(),
+	v := showView{C: c, Admin: sections, AccountType: connections.AccountType(c.AccountType).Label(),
 		AuthType: connections.AuthType(c.AuthType).Label(), StatusLabel: statusLabels[c.Status],
 		SignsIn:         connections.AuthType(c.AuthType) == connections.AuthCode,
 		CanAdminConsent: connections.AdminConsentAuthority(connections.AccountType(c.AccountType), c.MSTenant) != "",

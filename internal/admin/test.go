@@ -1,0 +1,239 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/brokerhq/broker/internal/connections"
+	"github.com/brokerhq/broker/internal/oauth"
+	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/tokens"
+)
+
+// TestResult is what testing a connection found. Every field is safe to
+// show: codes, IDs and Microsoft's one-line summaries, never a token.
+type TestResult struct {
+	OK        bool      `json:"ok"`
+	Check     string    `json:"check,omitempty"`     // the Graph call that proved (or disproved) the token
+	Account   string    `json:"account,omitempty"`   // the mailbox Graph answered for
+	Refreshed bool      `json:"refreshed"`           // the token came from Microsoft for this test
+	ExpiresAt time.Time `json:"expires_at,omitzero"` // of the token used
+	Recovered bool      `json:"recovered"`           // a broken connection works again and is active
+	Code      string    `json:"code,omitempty"`      // the token service's code, AADSTS code or Graph's error code
+	Detail    string    `json:"detail,omitempty"`
+	TraceID   string    `json:"trace_id,omitempty"` // Microsoft's trace ID, or Graph's request ID
+	Status    string    `json:"status"`             // the connection's status after the test
+}
+
+// testMinTTL is how long the tested token must still be valid: a token about
+// to expire is refreshed, which is part of what the test proves.
+const testMinTTL = 5 * time.Minute
+
+// test gets a token the way callers do (refreshing it if needed) and calls
+// Graph with it. A broken connection or one awaiting approval is tried at
+// Microsoft directly, since the token service refuses those; a broken one
+// that passes is active again.
+func (s *Service) test(ctx context.Context, v Viewer, c store.Connection, in Input) (Outcome, error) {
+	res := &TestResult{Status: c.Status}
+	var access string
+	if c.Status == "active" || c.Status == "secret_expiring" {
+		tok, err := s.Tokens.Token(ctx, c.TenantID, c.ID, tokens.Request{MinTTL: testMinTTL, Wait: 20 * time.Second})
+		if err != nil {
+			e, ok := tokens.AsError(err)
+			if !ok {
+				return Outcome{}, fmt.Errorf("admin: test: %w", err)
+			}
+			res.Code, res.Detail, res.TraceID = string(e.Code), e.Detail, e.TraceID
+			if e.AADSTS != "" {
+				res.Code += " (" + e.AADSTS + ")"
+			}
+			if e.Status != "" {
+				res.Status = e.Status
+			}
+			return s.tested(ctx, v, c, in, res), nil
+		}
+		access, res.Refreshed, res.ExpiresAt = tok.AccessToken, tok.Refreshed, tok.ExpiresAt
+	} else {
+		var err error
+		if access, err = s.direct(ctx, c, res); err != nil {
+			return Outcome{}, err
+		}
+		if access == "" {
+			return s.tested(ctx, v, c, in, res), nil
+		}
+	}
+	if err := s.graphCheck(ctx, c, access, res); err != nil {
+		return s.tested(ctx, v, c, in, res), nil
+	}
+	res.OK = true
+	if Broken(c.Status) {
+		ev := store.StatusEvent{Status: "active", Reason: "Test connection by " + v.Label + " succeeded."}
+		updated, err := s.Store.UpdateConnection(ctx, c.TenantID, c.ID, func(cur store.Connection, _ store.Credentials) (store.ConnectionUpdate, error) {
+			if cur.Status != c.Status {
+				return store.ConnectionUpdate{}, errChanged
+			}
+			return store.ConnectionUpdate{Status: &ev}, nil
+		})
+		switch {
+		case err == nil:
+			res.Recovered, res.Status = true, updated.Status
+			s.Tokens.Invalidate(c.ID)
+		case !errors.Is(err, errChanged):
+			s.Logger.ErrorContext(ctx, "marking a tested connection active", "connection", c.ID, "err", err)
+		}
+	}
+	return s.tested(ctx, v, c, in, res), nil
+}
+
+var errChanged = errors.New("admin: the connection changed meanwhile")
+
+// tested records the test and words its outcome.
+func (s *Service) tested(ctx context.Context, v Viewer, c store.Connection, in Input, res *TestResult) Outcome {
+	s.audit(ctx, v, c.TenantID, ActTest.Audit(), c.ID, in.Reason, map[string]any{"ok": res.OK, "check": res.Check,
+		"code": res.Code, "trace_id": res.TraceID, "refreshed": res.Refreshed, "recovered": res.Recovered, "status": res.Status})
+	msg := "Test failed: " + res.Detail
+	if res.Code != "" {
+		msg += " [" + res.Code + "]"
+	}
+	if res.TraceID != "" {
+		msg += " Trace ID: " + res.TraceID + "."
+	}
+	if res.OK {
+		msg = "Test passed: Microsoft Graph answered " + res.Check + " for " + res.Account + "."
+		if res.Refreshed {
+			msg += " The token was refreshed for the test."
+		}
+		if res.Recovered {
+			msg += " The connection is active again."
+		}
+	}
+	c.Status = res.Status
+	return Outcome{Action: ActTest, Connection: c, Test: res, Message: msg}
+}
+
+// direct asks Microsoft for a token with the connection's stored
+// credentials, under its row lock, storing what comes back (a refresh token
+// replaces itself) and recording a permanent refusal's new code. It returns
+// "" and fills res when Microsoft refused.
+func (s *Service) direct(ctx context.Context, c store.Connection, res *TestResult) (string, error) {
+	var tok *oauth.Token
+	var callErr error
+	_, err := s.Store.UpdateConnection(ctx, c.TenantID, c.ID, func(cur store.Connection, cr store.Credentials) (store.ConnectionUpdate, error) {
+		if cur.Status != c.Status {
+			return store.ConnectionUpdate{}, errChanged
+		}
+		if cur.AuthType == "client_credentials" {
+			if cr.ClientSecret == "" {
+				return store.ConnectionUpdate{}, conflict("The connection has no client secret. Rotate in a new one.")
+			}
+			tok, callErr = s.Microsoft.ClientCredentials(ctx, cur.MSTenant, cur.ClientID, cr.ClientSecret)
+		} else {
+			if cr.RefreshToken == "" {
+				return store.ConnectionUpdate{}, conflict("The connection holds no refresh token. Reconnect it: sign in with Microsoft again.")
+			}
+			authority := connections.Authority(connections.AccountType(cur.AccountType), cur.MSTenant)
+			tok, callErr = s.Microsoft.Refresh(ctx, authority, cr.RefreshToken)
+		}
+		if callErr != nil {
+			ev, ok := refusalEvent(callErr)
+			if !ok || ev.Status == cur.Status && ev.ErrorCode == cur.StatusCode {
+				return store.ConnectionUpdate{}, errNoChange
+			}
+			return store.ConnectionUpdate{Status: &ev}, nil
+		}
+		u := store.ConnectionUpdate{AccessToken: &tok.AccessToken, AccessTokenExpiresAt: &tok.ExpiresAt, Refreshed: true}
+		if tok.RefreshToken != "" {
+			u.RefreshToken = &tok.RefreshToken
+		}
+		if len(tok.Scopes) > 0 {
+			u.GrantedScopes = tok.Scopes
+		}
+		return u, nil
+	})
+	if e, ok := AsError(err); ok {
+		return "", e
+	}
+	switch {
+	case errors.Is(err, errChanged):
+		return "", conflict("The connection changed while it was being tested. Reload and test again.")
+	case errors.Is(err, store.ErrNotFound):
+		return "", errNotFound
+	case err != nil && !errors.Is(err, errNoChange):
+		return "", fmt.Errorf("admin: test: %w", err)
+	}
+	if callErr != nil {
+		describeMicrosoft(callErr, res)
+		if ev, ok := refusalEvent(callErr); ok {
+			res.Status = ev.Status
+		}
+		return "", nil
+	}
+	s.Tokens.Invalidate(c.ID)
+	res.Refreshed, res.ExpiresAt = true, tok.ExpiresAt
+	return tok.AccessToken, nil
+}
+
+var errNoChange = errors.New("admin: nothing to write")
+
+// refusalEvent is the status a permanent refusal from Microsoft puts the
+// connection in; false for a transient failure, which changes nothing.
+func refusalEvent(err error) (store.StatusEvent, bool) {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		return store.StatusEvent{}, false
+	}
+	status := map[oauth.Class]string{oauth.ClassReauth: "needs_reauth", oauth.ClassRestart: "needs_reauth",
+		oauth.ClassConsent: "consent_required", oauth.ClassConfig: "config_error"}[oe.Class()]
+	if status == "" {
+		return store.StatusEvent{}, false
+	}
+	return store.StatusEvent{Status: status, Reason: "Microsoft refused a token at a test (" + oe.Code + "): " + oe.Summary(),
+		ErrorCode: oe.AADSTS(), TraceID: oe.TraceID, CorrelationID: oe.CorrelationID}, true
+}
+
+// graphCheck proves the token against Graph: /me for a signed-in account,
+// the inbox of the configured user for client credentials.
+func (s *Service) graphCheck(ctx context.Context, c store.Connection, access string, res *TestResult) error {
+	if c.AuthType == "client_credentials" {
+		res.Check, res.Account = "GET /v1.0/users/{user}/mailFolders/inbox", c.UserPrincipal
+		err := s.Graph.Inbox(ctx, access, c.UserPrincipal)
+		if err != nil {
+			describeMicrosoft(err, res)
+		}
+		return err
+	}
+	res.Check = "GET /v1.0/me"
+	me, err := s.Graph.Me(ctx, access)
+	if err != nil {
+		describeMicrosoft(err, res)
+		return err
+	}
+	res.Account = me.UserPrincipalName
+	if res.Account == "" {
+		res.Account = me.DisplayName
+	}
+	return nil
+}
+
+// describeMicrosoft fills res from an error from Microsoft (never its body).
+func describeMicrosoft(err error, res *TestResult) {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		res.Detail = "The broker could not reach Microsoft."
+		return
+	}
+	res.Code, res.TraceID = oe.Code, oe.TraceID
+	if a := oe.AADSTS(); a != "" {
+		res.Code += " (" + a + ")"
+	}
+	switch {
+	case oe.Network:
+		res.Detail = "Microsoft did not answer (" + oe.Description + ")."
+	case oe.Summary() != "":
+		res.Detail = oe.Summary()
+	default:
+		res.Detail = fmt.Sprintf("Microsoft answered HTTP %d.", oe.HTTPStatus)
+	}
+}

@@ -1,0 +1,165 @@
+// Package adminapi is the JSON mirror of the admin pages for automation:
+// the connections list, one connection's details, its actions and the audit
+// feed under /api/v1/admin/, for tenant admins' admin-scoped API keys. It
+// parses and renders; internal/admin decides, exactly as for the pages.
+package adminapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/brokerhq/broker/internal/admin"
+	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/web"
+)
+
+// KeyVerifier checks bearer keys; *apikeys.Verifier is one (use the same
+// instance as the token API, so revocations and caches are shared).
+type KeyVerifier interface {
+	Verify(ctx context.Context, raw string) (*apikeys.Key, error)
+}
+
+// Handler serves /api/v1/admin.
+type Handler struct {
+	Service *admin.Service
+	Keys    KeyVerifier
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// New returns a Handler.
+func New(svc *admin.Service, keys KeyVerifier, logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{Service: svc, Keys: keys, Logger: logger, Now: svc.Now}
+}
+
+// MountAPI registers the routes; it has the shape of web.Deps.MountAPI
+// (patterns relative to /api).
+func (h *Handler) MountAPI(r chi.Router, _ *web.UI) {
+	r.Route("/v1/admin", h.Routes)
+}
+
+// Routes registers the admin API on a router mounted at /api/v1/admin.
+func (h *Handler) Routes(r chi.Router) {
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, "not_found", "There is no such admin API path.")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, "method_not_allowed", "The admin API path does not take this method.")
+	})
+	r.Get("/connections", h.list)
+	r.Get("/connections/{id}", h.detail)
+	r.Post("/connections/{id}/{action}", h.act)
+	r.Get("/audit", h.audit)
+}
+
+// viewer authenticates the request's bearer key and returns it as a tenant
+// admin within the key's projects, or answers and returns false.
+func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) (admin.Viewer, bool) {
+	auth := r.Header.Get("Authorization")
+	raw, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		raw, ok = strings.CutPrefix(auth, "bearer ")
+	}
+	if !ok {
+		writeProblem(w, "unauthorized", "Send an admin-scoped API key as Authorization: Bearer brk_….")
+		return admin.Viewer{}, false
+	}
+	key, err := h.Keys.Verify(r.Context(), strings.TrimSpace(raw))
+	if errors.Is(err, apikeys.ErrInvalid) {
+		writeProblem(w, "unauthorized", "The API key is not valid: unknown, mistyped or revoked.")
+		return admin.Viewer{}, false
+	}
+	if err != nil {
+		h.Logger.Error("adminapi: verifying an API key failed", "err", err, "request_id", web.RequestID(r.Context()))
+		writeProblem(w, "internal_error", "The broker could not check the API key.")
+		return admin.Viewer{}, false
+	}
+	if key.Scope != apikeys.ScopeAdmin {
+		writeProblem(w, "forbidden", "This API key may fetch tokens only; the admin API needs a key created with the admin API allowed.")
+		return admin.Viewer{}, false
+	}
+	if ok, wait := key.Allow(h.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeProblem(w, "rate_limited", "This API key sent more requests than its rate allows.")
+		return admin.Viewer{}, false
+	}
+	return admin.Viewer{Kind: admin.KindAPIKey, ID: key.ID, Label: key.Name + " (" + key.Prefix + ")", TenantID: key.TenantID,
+		Admin: true, ProjectIDs: key.ProjectIDs, AllProjects: key.ProjectIDs == nil,
+		RequestID: web.RequestID(r.Context())}, true
+}
+
+// problems are the codes this API answers with, and their status and title.
+var problems = map[string]struct {
+	status int
+	title  string
+}{
+	"invalid_request":      {http.StatusBadRequest, "The request is not valid"},
+	"unauthorized":         {http.StatusUnauthorized, "Missing, unknown or revoked API key"},
+	"forbidden":            {http.StatusForbidden, "Not allowed for this key"},
+	"connection_not_found": {http.StatusNotFound, "No such connection"},
+	"not_found":            {http.StatusNotFound, "No such API path"},
+	"method_not_allowed":   {http.StatusMethodNotAllowed, "Method not allowed"},
+	"conflict":             {http.StatusConflict, "Not possible in the connection's state"},
+	"invalid_input":        {http.StatusUnprocessableEntity, "The input is not valid"},
+	"upstream_refused":     {http.StatusBadGateway, "Microsoft refused or failed"},
+	"rate_limited":         {http.StatusTooManyRequests, "Too many requests for this API key"},
+	"internal_error":       {http.StatusInternalServerError, "The broker failed"},
+}
+
+// problem is an RFC 9457 problem details body, as the token API sends.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Code   string `json:"code"`
+	Field  string `json:"field,omitempty"`
+}
+
+func writeProblem(w http.ResponseWriter, code, detail string) { writeProblemField(w, code, detail, "") }
+
+func writeProblemField(w http.ResponseWriter, code, detail, field string) {
+	t, ok := problems[code]
+	if !ok {
+		code, t = "internal_error", problems["internal_error"]
+	}
+	h := w.Header()
+	if t.status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="broker"`)
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(t.status)
+	json.NewEncoder(w).Encode(problem{Type: "urn:broker:problem:" + code, Title: t.title, Status: t.status,
+		Detail: detail, Code: code, Field: field})
+}
+
+// fail answers with an admin refusal, or a logged 500 for anything else.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := admin.AsError(err); ok {
+		code := map[admin.Code]string{admin.CodeNotFound: "connection_not_found", admin.CodeForbidden: "forbidden",
+			admin.CodeConflict: "conflict", admin.CodeInvalid: "invalid_input", admin.CodeUpstream: "upstream_refused"}[e.Code]
+		writeProblemField(w, code, e.Message, e.Field)
+		return
+	}
+	h.Logger.Error("adminapi: request failed", "path", r.URL.Path, "err", err, "request_id", web.RequestID(r.Context()))
+	writeProblem(w, "internal_error", "The broker failed; the request ID in X-Request-ID finds it in the log.")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

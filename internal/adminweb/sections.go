@@ -1,0 +1,112 @@
+package adminweb
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/brokerhq/broker/internal/admin"
+	"github.com/brokerhq/broker/internal/store"
+)
+
+// Sections is the data of the "admin_connection" template: the admin
+// sections of a connection's page. Its Connection is read with the viewer's
+// scope, so a page may use it as its own (operators included).
+type Sections struct {
+	admin.Detail
+	StatusLabel  string
+	Alert        bool // broken: someone must act
+	TokenExpires When
+	TokenExpired bool
+	LastRefresh  When
+	LastUsed     When
+	Secret       When // client secret expiry
+	SecretState  string
+	History      []historyRow
+	Callers      []callerRow
+	CallersSince When
+	Audit        []eventRow
+	AuditHref    string
+	Actions      []actionLink
+	Operator     bool
+}
+
+type historyRow struct {
+	When                              When
+	Status, StatusLabel, Reason       string
+	ErrorCode, TraceID, CorrelationID string
+	Alert                             bool
+}
+
+type callerRow struct {
+	store.CallerUsage
+	Name  string
+	First When
+	Last  When
+}
+
+type actionLink struct {
+	Action admin.Action
+	Label  string
+	Href   string
+	Danger bool
+}
+
+// Sections loads the admin sections of connection id for the request's
+// viewer. A connection the viewer may not see is an *admin.Error with
+// CodeNotFound, exactly as one that does not exist.
+func (h *Handler) Sections(r *http.Request, id string) (*Sections, error) {
+	v, _, ok := viewerOf(r)
+	if !ok {
+		return nil, errNoViewer
+	}
+	d, err := h.Service.Detail(r.Context(), v, id)
+	if err != nil {
+		return nil, err
+	}
+	return SectionsOf(d, h.Service.Now()), nil
+}
+
+// SectionsOf formats a detail the caller loaded with admin.Service.Detail.
+func SectionsOf(d admin.Detail, now time.Time) *Sections {
+	c := d.Connection
+	s := &Sections{Detail: d, StatusLabel: admin.StatusLabel(c.Status), Alert: admin.Broken(c.Status),
+		TokenExpires: whenPtr(c.AccessTokenExpiresAt, now), LastRefresh: whenPtr(c.LastRefreshAt, now),
+		LastUsed: whenPtr(c.LastUsedAt, now), Secret: whenPtr(c.ClientSecretExpiresAt, now),
+		CallersSince: when(d.CallersSince, now), Operator: d.Viewer.Operator(),
+		AuditHref: "/audit?connection=" + url.QueryEscape(c.ID)}
+	s.TokenExpired = c.AccessTokenExpiresAt != nil && !c.AccessTokenExpiresAt.After(now)
+	if exp := c.ClientSecretExpiresAt; exp != nil {
+		switch left := exp.Sub(now); {
+		case left <= 0:
+			s.SecretState = "expired"
+		case left < 30*24*time.Hour:
+			s.SecretState = fmt.Sprintf("expires in %d days", int(left.Hours()/24)+1)
+		}
+	}
+	for _, e := range d.History {
+		s.History = append(s.History, historyRow{When: when(e.At, now), Status: e.Status, StatusLabel: admin.StatusLabel(e.Status),
+			Reason: e.Reason, ErrorCode: e.ErrorCode, TraceID: e.TraceID, CorrelationID: e.CorrelationID,
+			Alert: admin.Broken(e.Status)})
+	}
+	for _, u := range d.Callers {
+		row := callerRow{CallerUsage: u, Name: u.KeyName, First: when(u.FirstAt, now), Last: when(u.LastAt, now)}
+		if row.Name == "" {
+			row.Name = "Deleted key " + shortID(u.APIKeyID)
+		}
+		s.Callers = append(s.Callers, row)
+	}
+	names := map[string]string{c.ID: c.Name}
+	for _, e := range d.Audit {
+		fe := store.FeedEntry{Source: store.SourceAudit, TenantID: e.TenantID, At: e.At, ActorType: e.ActorType,
+			ActorID: e.ActorID, ActorLabel: e.ActorLabel, Action: e.Action, ConnectionID: e.ConnectionID,
+			Reason: e.Reason, Details: e.Details, RequestID: e.RequestID}
+		s.Audit = append(s.Audit, eventRowOf(fe, names, nil, now))
+	}
+	for _, a := range d.Actions {
+		s.Actions = append(s.Actions, actionLink{Action: a, Label: a.Label(),
+			Href: connectionHref(c.ID) + "/confirm/" + string(a), Danger: a.Destructive()})
+	}
+	return s
+}
