@@ -3,7 +3,7 @@ package web
 import "net/http"
 
 // HomeView is home.html's data: where a signed-in person goes next. The
-// pages it links to belong to the connections area.
+// pages it links to belong to the connections and admin areas.
 type HomeView struct {
 	Links []HomeLink
 }
@@ -14,8 +14,21 @@ type HomeLink struct {
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	s.ui.Render(w, r, http.StatusOK, "home.html", Page{Title: "Home", Data: HomeView{Links: []HomeLink{
-		{Href: "/connections", Title: "Connections", Text: "See the Outlook mailboxes connected to the broker and their status."},
-		{Href: "/connections/new", Title: "New connection", Text: "Connect a Microsoft 365 mailbox so your applications can use it."},
-	}}})
+	links := []HomeLink{
+		{Href: "/connections", Title: "Connections", Text: "See the Outlook mailboxes connected to the broker, which need attention, and why."},
+	}
+	v := Viewer(r.Context())
+	if v != nil && !v.IsOperator {
+		links = append(links, HomeLink{Href: "/connections/new", Title: "New connection",
+			Text: "Connect a Microsoft 365 or Outlook.com mailbox so your applications can use it."})
+	}
+	if v != nil && (v.IsOperator || v.IsAdmin()) {
+		links = append(links, HomeLink{Href: "/audit", Title: "Audit log",
+			Text: "Who signed in, connected, changed or used what, and when. Exportable as CSV."})
+	}
+	if v != nil && !v.IsOperator && v.IsAdmin() {
+		links = append(links, HomeLink{Href: "/api-keys", Title: "API keys",
+			Text: "Keys your internal services use to fetch access tokens: create, scope to projects, revoke."})
+	}
+	s.ui.Render(w, r, http.StatusOK, "home.html", Page{Title: "Home", Data: HomeView{Links: links}})
 }
