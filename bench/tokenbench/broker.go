@@ -20,6 +20,7 @@ import (
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
 	"github.com/brokerhq/broker/internal/tokens/tokenstest"
+	webpkg "github.com/brokerhq/broker/internal/web"
 )
 
 // database creates a fresh, migrated database next to the admin URL's and
@@ -89,6 +90,14 @@ func startInstance(ctx context.Context, dbURL string, ms *tokenstest.Microsoft) 
 	h := api.New(st, svc, keys, usage, quiet, nil)
 	r := chi.NewRouter()
 	r.Route("/api/v1", h.Routes)
+	// The server wraps the API in request IDs, metrics and (debug-level)
+	// access logs; so does the benchmark, so their cost is measured too.
+	web, err := webpkg.New(webpkg.Deps{Store: st, Logger: quiet, PublicURL: "http://localhost", SessionKeys: ringText})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	handler := web.ObserveAPI(r)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		st.Close()
@@ -99,7 +108,7 @@ func startInstance(ctx context.Context, dbURL string, ms *tokenstest.Microsoft) 
 	go keys.Run(bg)
 	go usage.Run(bg)
 	go svc.KeepAlive(tokens.KeepAliveOptions{}).Run(bg)
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	in := &instance{url: "http://" + ln.Addr().String(), st: st, svc: svc, keys: keys, srv: srv}
 	in.close = func() {

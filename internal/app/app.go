@@ -91,7 +91,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	mux.Handle("/metrics", srv.Metrics())
 	// The token API is the hot path: it has its own bearer-key auth and
 	// stays outside the browser middleware (sessions, cross-origin checks).
-	mux.Handle("/api/v1/", a.apiRouter(o))
+	mux.Handle("/api/v1/", srv.ObserveAPI(a.apiRouter(o)))
 	mux.Handle("/", srv)
 	a.Handler = mux
 	a.workers = append(a.workers,

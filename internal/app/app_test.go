@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,36 @@ func TestUnreachableDatabaseIsOneClearLine(t *testing.T) {
 	_, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err == nil || err.Error() != "database does not answer at BROKER_DATABASE_URL: connection refused" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The token API lives outside the browser middleware but is still counted in
+// /metrics by route, and answers with a request ID.
+func TestAPIRequestsAreObserved(t *testing.T) {
+	cfg := testConfig(t, testdb.New(t))
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/v1/connections/00000000-0000-0000-0000-000000000000/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Request-ID") == "" {
+		t.Fatalf("status %d, request id %q", resp.StatusCode, resp.Header.Get("X-Request-ID"))
+	}
+	resp, err = http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := `broker_http_requests_total{method="GET",route="/api/v1/connections/{id}/token",status="4xx"} 1`
+	if !strings.Contains(string(body), want) {
+		t.Fatalf("/metrics lacks %s", want)
 	}
 }
