@@ -18,6 +18,7 @@ import (
 
 	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/problem"
 	"github.com/brokerhq/broker/internal/web"
 )
 
@@ -100,49 +101,24 @@ func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) (admin.Viewer, 
 }
 
 // problems are the codes this API answers with, and their status and title.
-var problems = map[string]struct {
-	status int
-	title  string
-}{
-	"invalid_request":      {http.StatusBadRequest, "The request is not valid"},
-	"unauthorized":         {http.StatusUnauthorized, "Missing, unknown or revoked API key"},
-	"forbidden":            {http.StatusForbidden, "Not allowed for this key"},
-	"connection_not_found": {http.StatusNotFound, "No such connection"},
-	"not_found":            {http.StatusNotFound, "No such API path"},
-	"method_not_allowed":   {http.StatusMethodNotAllowed, "Method not allowed"},
-	"conflict":             {http.StatusConflict, "Not possible in the connection's state"},
-	"invalid_input":        {http.StatusUnprocessableEntity, "The input is not valid"},
-	"upstream_refused":     {http.StatusBadGateway, "Microsoft refused or failed"},
-	"rate_limited":         {http.StatusTooManyRequests, "Too many requests for this API key"},
-	"internal_error":       {http.StatusInternalServerError, "The broker failed"},
-}
-
-// problem is an RFC 9457 problem details body, as the token API sends.
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	Code   string `json:"code"`
-	Field  string `json:"field,omitempty"`
+var problems = problem.Catalog{
+	"invalid_request":      {Status: http.StatusBadRequest, Title: "The request is not valid"},
+	"unauthorized":         {Status: http.StatusUnauthorized, Title: "Missing, unknown or revoked API key"},
+	"forbidden":            {Status: http.StatusForbidden, Title: "Not allowed for this key"},
+	"connection_not_found": {Status: http.StatusNotFound, Title: "No such connection"},
+	"not_found":            {Status: http.StatusNotFound, Title: "No such API path"},
+	"method_not_allowed":   {Status: http.StatusMethodNotAllowed, Title: "Method not allowed"},
+	"conflict":             {Status: http.StatusConflict, Title: "Not possible in the connection's state"},
+	"invalid_input":        {Status: http.StatusUnprocessableEntity, Title: "The input is not valid"},
+	"upstream_refused":     {Status: http.StatusBadGateway, Title: "Microsoft refused or failed"},
+	"rate_limited":         {Status: http.StatusTooManyRequests, Title: "Too many requests for this API key"},
+	"internal_error":       {Status: http.StatusInternalServerError, Title: "The broker failed"},
 }
 
 func writeProblem(w http.ResponseWriter, code, detail string) { writeProblemField(w, code, detail, "") }
 
 func writeProblemField(w http.ResponseWriter, code, detail, field string) {
-	t, ok := problems[code]
-	if !ok {
-		code, t = "internal_error", problems["internal_error"]
-	}
-	h := w.Header()
-	if t.status == http.StatusUnauthorized {
-		h.Set("WWW-Authenticate", `Bearer realm="broker"`)
-	}
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(t.status)
-	json.NewEncoder(w).Encode(problem{Type: "urn:broker:problem:" + code, Title: t.title, Status: t.status,
-		Detail: detail, Code: code, Field: field})
+	problems.Write(w, problem.Problem{Code: code, Detail: detail, Field: field}, 0)
 }
 
 // fail answers with an admin refusal, or a logged 500 for anything else.

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/problem"
 	"github.com/brokerhq/broker/internal/secrets"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/testdb"
@@ -150,11 +151,11 @@ func get(t *testing.T, s *server, key, path string, out any) (*http.Response, []
 }
 
 // wantProblem checks an answer is problem+json with the code and its status.
-func wantProblem(t *testing.T, s *server, key, path, code string) problem {
+func wantProblem(t *testing.T, s *server, key, path, code string) problem.Problem {
 	t.Helper()
-	var p problem
+	var p problem.Problem
 	resp, _ := get(t, s, key, path, &p)
-	want := problemTypes[code].status
+	want := problemTypes[code].Status
 	if resp.StatusCode != want || p.Code != code || p.Status != want || p.Type != "urn:broker:problem:"+code ||
 		resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("%s: HTTP %d %+v, want %d %s", path, resp.StatusCode, p, want, code)
@@ -235,7 +236,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.status = http.StatusOK
 	}
 	if strings.HasPrefix(r.Header().Get("Content-Type"), "application/problem+json") && r.code == "" {
-		var p problem
+		var p problem.Problem
 		if json.Unmarshal(b, &p) == nil {
 			r.code = p.Code
 		}

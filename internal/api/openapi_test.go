@@ -54,7 +54,7 @@ func TestOpenAPIAgreesWithHandlers(t *testing.T) {
 				if !ok {
 					t.Errorf("%s %s: unknown code %q", method, path, code)
 				}
-				status := strconv.Itoa(pt.status)
+				status := strconv.Itoa(pt.Status)
 				statuses[status] = true
 				if _, ok := op.Responses[status]; !ok {
 					t.Errorf("%s %s: code %s answers %s, which is not listed", method, path, code, status)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
+	"github.com/brokerhq/broker/internal/problem"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens/tokenstest"
 )
@@ -136,7 +137,7 @@ func TestProblemCodesOverHTTP(t *testing.T) {
 
 	throttled := e.conn(t, tokenstest.Conn{Name: "throttled", UPN: e.ms.Demo.ContosoAdmin.UPN, Expired: true})
 	e.ms.Sim.InjectFault(mssim.Fault{Endpoint: mssim.EndpointToken, User: e.ms.Demo.ContosoAdmin.UPN, Status: 429, RetryAfter: 30 * time.Second})
-	var p problem
+	var p problem.Problem
 	resp, _ := get(t, s, key, "/api/v1/connections/"+throttled.ID+"/token", &p)
 	if resp.StatusCode != 503 || p.Code != "upstream_unavailable" || resp.Header.Get("Retry-After") < "30" || p.RetryAfter < 30 ||
 		p.AADSTS != "AADSTS90055" {
@@ -165,7 +166,7 @@ func TestRateLimitedKey(t *testing.T) {
 			t.Fatalf("within the burst: %d", resp.StatusCode)
 		}
 	}
-	var p problem
+	var p problem.Problem
 	resp, _ := get(t, s, key, path, &p)
 	if resp.StatusCode != 429 || p.Code != "rate_limited" || resp.Header.Get("Retry-After") != "1" {
 		t.Fatalf("HTTP %d %+v Retry-After %q", resp.StatusCode, p, resp.Header.Get("Retry-After"))
