@@ -48,7 +48,8 @@ CREATE TABLE projects (
   id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   tenant_id  uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   name       text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
-  created_at timestamptz NOT NULL DEFAULT now()
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant_id, id)
 );
 CREATE UNIQUE INDEX projects_tenant_name ON projects (tenant_id, lower(name));
 
@@ -59,18 +60,25 @@ CREATE TABLE users (
   password_hash       text NOT NULL,
   role                text NOT NULL CHECK (role IN ('admin', 'member')),
   created_at          timestamptz NOT NULL DEFAULT now(),
-  password_changed_at timestamptz NOT NULL DEFAULT now()
+  password_changed_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant_id, id)
 );
 -- One address signs in to one account, so /login needs no tenant field.
 CREATE UNIQUE INDEX users_email ON users (lower(email));
 CREATE INDEX users_tenant ON users (tenant_id);
 
 -- Members see the connections of their projects; admins see the tenant's.
+--
+-- Foreign keys between tenant-owned rows include tenant_id: Postgres checks
+-- foreign keys without row-level security, so a plain project_id reference
+-- would let a row of tenant A point at tenant B's project.
 CREATE TABLE project_members (
   tenant_id  uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-  project_id uuid NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-  user_id    uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-  PRIMARY KEY (project_id, user_id)
+  project_id uuid NOT NULL,
+  user_id    uuid NOT NULL,
+  PRIMARY KEY (project_id, user_id),
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE,
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX project_members_user ON project_members (user_id);
 
@@ -88,14 +96,15 @@ CREATE UNIQUE INDEX operators_email ON operators (lower(email));
 CREATE TABLE sessions (
   id_hash          bytea PRIMARY KEY,
   tenant_id        uuid REFERENCES tenants(id) ON DELETE CASCADE,
-  user_id          uuid REFERENCES users(id) ON DELETE CASCADE,
+  user_id          uuid,
   operator_id      uuid REFERENCES operators(id) ON DELETE CASCADE,
   created_at       timestamptz NOT NULL DEFAULT now(),
   authenticated_at timestamptz NOT NULL DEFAULT now(),
   last_seen_at     timestamptz NOT NULL DEFAULT now(),
   expires_at       timestamptz NOT NULL,
   CHECK ((user_id IS NOT NULL AND tenant_id IS NOT NULL AND operator_id IS NULL)
-      OR (operator_id IS NOT NULL AND user_id IS NULL AND tenant_id IS NULL))
+      OR (operator_id IS NOT NULL AND user_id IS NULL AND tenant_id IS NULL)),
+  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_operator ON sessions (operator_id);
@@ -104,7 +113,7 @@ CREATE INDEX sessions_expires ON sessions (expires_at);
 CREATE TABLE connections (
   id                       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   tenant_id                uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-  project_id               uuid NOT NULL REFERENCES projects(id) ON DELETE RESTRICT,
+  project_id               uuid NOT NULL,
   name                     text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
   account_type             text NOT NULL CHECK (account_type IN ('common', 'tenant', 'consumers', 'organizations')),
   auth_type                text NOT NULL CHECK (auth_type IN ('authorization_code', 'client_credentials')),
@@ -124,7 +133,7 @@ CREATE TABLE connections (
   account_oid              text NOT NULL DEFAULT '',
   account_username         text NOT NULL DEFAULT '',
   account_name             text NOT NULL DEFAULT '',
-  created_by               uuid REFERENCES users(id) ON DELETE SET NULL,
+  created_by               uuid,
   created_at               timestamptz NOT NULL DEFAULT now(),
   updated_at               timestamptz NOT NULL DEFAULT now(),
   refresh_token_enc        bytea,
@@ -134,7 +143,10 @@ CREATE TABLE connections (
   access_token_expires_at  timestamptz,
   last_refresh_at          timestamptz,
   last_used_at             timestamptz,
-  version                  bigint NOT NULL DEFAULT 1
+  version                  bigint NOT NULL DEFAULT 1,
+  UNIQUE (tenant_id, id),
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE RESTRICT,
+  FOREIGN KEY (tenant_id, created_by) REFERENCES users (tenant_id, id) ON DELETE SET NULL (created_by)
 );
 CREATE UNIQUE INDEX connections_project_name ON connections (project_id, lower(name));
 CREATE INDEX connections_tenant_created ON connections (tenant_id, created_at DESC, id DESC);
@@ -144,13 +156,14 @@ CREATE INDEX connections_tenant_status ON connections (tenant_id, status);
 CREATE TABLE connection_events (
   id             bigserial PRIMARY KEY,
   tenant_id      uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-  connection_id  uuid NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+  connection_id  uuid NOT NULL,
   at             timestamptz NOT NULL DEFAULT now(),
   status         text NOT NULL,
   reason         text NOT NULL DEFAULT '',
   error_code     text NOT NULL DEFAULT '',
   trace_id       text NOT NULL DEFAULT '',
-  correlation_id text NOT NULL DEFAULT ''
+  correlation_id text NOT NULL DEFAULT '',
+  FOREIGN KEY (tenant_id, connection_id) REFERENCES connections (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX connection_events_connection ON connection_events (connection_id, at DESC);
 
@@ -160,15 +173,17 @@ CREATE TABLE oauth_flows (
   tenant_id     uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   state_hash    bytea NOT NULL UNIQUE,
   kind          text NOT NULL CHECK (kind IN ('sign_in', 'reconnect', 'admin_consent')),
-  connection_id uuid REFERENCES connections(id) ON DELETE CASCADE,
+  connection_id uuid,
   session_hash  bytea NOT NULL,
   verifier_enc  bytea,
   nonce         text NOT NULL DEFAULT '',
   authority     text NOT NULL DEFAULT '',
-  created_by    uuid REFERENCES users(id) ON DELETE SET NULL,
+  created_by    uuid,
   created_at    timestamptz NOT NULL DEFAULT now(),
   expires_at    timestamptz NOT NULL,
-  used_at       timestamptz
+  used_at       timestamptz,
+  FOREIGN KEY (tenant_id, connection_id) REFERENCES connections (tenant_id, id) ON DELETE CASCADE,
+  FOREIGN KEY (tenant_id, created_by) REFERENCES users (tenant_id, id) ON DELETE SET NULL (created_by)
 );
 CREATE INDEX oauth_flows_expires ON oauth_flows (expires_at);
 
@@ -180,10 +195,11 @@ CREATE TABLE api_keys (
   secret_hash  bytea NOT NULL,               -- SHA-256 of the 256-bit secret part
   project_ids  uuid[],                       -- NULL: every project of the tenant
   scope        text NOT NULL DEFAULT 'token' CHECK (scope IN ('token', 'admin')),
-  created_by   uuid REFERENCES users(id) ON DELETE SET NULL,
+  created_by   uuid,
   created_at   timestamptz NOT NULL DEFAULT now(),
   revoked_at   timestamptz,
-  last_used_at timestamptz
+  last_used_at timestamptz,
+  FOREIGN KEY (tenant_id, created_by) REFERENCES users (tenant_id, id) ON DELETE SET NULL (created_by)
 );
 CREATE INDEX api_keys_tenant ON api_keys (tenant_id, created_at DESC);
 CREATE INDEX api_keys_revoked ON api_keys (revoked_at) WHERE revoked_at IS NOT NULL;

@@ -179,6 +179,19 @@ func TestTenantCannotTouchAnotherTenantsRows(t *testing.T) {
 	checks["DeleteConnection"] = f.s.DeleteConnection(ctx, a, b)
 	_, checks["CreateConnection in B's project"] = f.s.CreateConnection(ctx, store.NewConnection{
 		TenantID: a, ProjectID: f.projectB.ID, Name: "sneaky", AccountType: "common", AuthType: "authorization_code"})
+	// People, keys, flows and audit of tenant B, through tenant A.
+	userB, err := f.s.CreateUser(ctx, f.tenantB.ID, "bea@globex.test", "hash", "admin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyB, err := f.s.CreateAPIKey(ctx, store.APIKey{TenantID: f.tenantB.ID, Name: "b", Prefix: "brk_b", SecretHash: []byte("h"), Scope: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, checks["User"] = f.s.User(ctx, a, userB.ID)
+	checks["SetPassword"] = f.s.SetPassword(ctx, a, userB.ID, "new-hash")
+	checks["RevokeAPIKey"] = f.s.RevokeAPIKey(ctx, a, keyB.ID, time.Now())
+	_, checks["CreateProject-user in B"] = f.s.CreateUser(ctx, a, "x@acme.test", "h", "member", []string{f.projectB.ID})
 	for name, err := range checks {
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
@@ -188,10 +201,22 @@ func TestTenantCannotTouchAnotherTenantsRows(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != f.connA.ID {
 		t.Fatalf("tenant A lists %v, %v", list, err)
 	}
-	// B's row is untouched.
+	// B's rows are untouched.
 	c, cr, err := f.s.ConnectionWithCredentials(ctx, f.tenantB.ID, b)
 	if err != nil || c.Name != "mailbox" || cr.ClientSecret != secretB {
 		t.Fatalf("tenant B's row changed: %+v %v", c, err)
+	}
+	if u, err := f.s.User(ctx, f.tenantB.ID, userB.ID); err != nil || u.PasswordHash != "hash" {
+		t.Fatalf("tenant B's user changed: %v", err)
+	}
+	if keys, _ := f.s.ListAPIKeys(ctx, f.tenantB.ID); len(keys) != 1 || keys[0].RevokedAt != nil {
+		t.Fatalf("tenant B's key changed: %+v", keys)
+	}
+	if keys, _ := f.s.ListAPIKeys(ctx, a); len(keys) != 0 {
+		t.Fatalf("tenant A lists %d of B's keys", len(keys))
+	}
+	if _, err := f.s.PrincipalByEmail(ctx, "x@acme.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a user with B's project was created in A: %v", err)
 	}
 }
 
