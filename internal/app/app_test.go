@@ -13,6 +13,7 @@ import (
 
 	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/oauth/mssim"
 	"github.com/brokerhq/broker/internal/testdb"
 )
 
@@ -120,5 +121,44 @@ func TestAPIRequestsAreObserved(t *testing.T) {
 	want := `broker_http_requests_total{method="GET",route="/api/v1/connections/{id}/token",status="4xx"} 1`
 	if !strings.Contains(string(body), want) {
 		t.Fatalf("/metrics lacks %s", want)
+	}
+}
+
+// The demo seeds a tenant, an admin, a working connection and a key that
+// fetches its token from the simulation; seeding twice (a restart) is fine.
+func TestDemoSeedFetchesAToken(t *testing.T) {
+	sim := mssim.New(mssim.Options{})
+	ms := httptest.NewServer(sim.Handler())
+	defer ms.Close()
+	cfg := testConfig(t, testdb.New(t))
+	cfg.Demo, cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = true, ms.URL, ms.URL
+	mssim.SeedDemo(sim, mssim.DemoConfig{RedirectURIs: []string{cfg.RedirectURL()}})
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := app.SeedDemo(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	seed, err := app.SeedDemo(context.Background(), a)
+	if err != nil {
+		t.Fatalf("second seed: %v", err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/connections/"+seed.ConnectionID+"/token", nil)
+	req.Header.Set("Authorization", "Bearer "+seed.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"scope":"https://graph.microsoft.com/.default"`) {
+		t.Fatalf("token fetch: %d %s", resp.StatusCode, body)
+	}
+	if n := sim.Count(mssim.EndpointToken, "client_credentials"); n != 1 {
+		t.Fatalf("%d client credentials requests, want 1", n)
 	}
 }

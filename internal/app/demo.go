@@ -91,6 +91,14 @@ func SeedDemo(ctx context.Context, a *App) (DemoSeed, error) {
 			return d, err
 		}
 		d.ConnectionID = c.ID
+		// As a connection made on the page would be: the app-only grant, and
+		// the tenant it lives in (its first token is fetched on first use).
+		if _, err := st.UpdateConnection(ctx, t.ID, c.ID, func(store.Connection, store.Credentials) (store.ConnectionUpdate, error) {
+			return store.ConnectionUpdate{GrantedScopes: []string{"https://graph.microsoft.com/.default"},
+				Account: &store.Account{TID: mssim.DemoContosoTenantID, Username: d.DaemonUser}}, nil
+		}); err != nil {
+			return d, err
+		}
 	}
 	d.APIKey, err = a.seedDemoAPIKey(ctx, t.ID)
 	return d, err
