@@ -68,6 +68,24 @@ func required(pairs ...string) error {
 	return nil
 }
 
+// tenantAndProjects resolves a tenant slug and project names, as given on
+// the command line, to their rows.
+func tenantAndProjects(ctx context.Context, st *store.Store, slug string, names []string) (store.Tenant, []store.Project, error) {
+	t, err := st.TenantBySlug(ctx, slug)
+	if err != nil {
+		return t, nil, friendly(fmt.Sprintf("tenant %q", slug), err)
+	}
+	var projects []store.Project
+	for _, name := range names {
+		p, err := st.ProjectByName(ctx, t.ID, name)
+		if err != nil {
+			return t, nil, friendly(fmt.Sprintf("project %q in %s", name, slug), err)
+		}
+		projects = append(projects, p)
+	}
+	return t, projects, nil
+}
+
 func friendly(what string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -131,9 +149,9 @@ func cmdProjectCreate(ctx context.Context, args []string, getenv env, s streams)
 		return err
 	}
 	defer st.Close()
-	t, err := st.TenantBySlug(ctx, *tenant)
+	t, _, err := tenantAndProjects(ctx, st, *tenant, nil)
 	if err != nil {
-		return friendly(fmt.Sprintf("tenant %q", *tenant), err)
+		return err
 	}
 	p, err := st.CreateProject(ctx, t.ID, strings.TrimSpace(*name))
 	if err != nil {
@@ -171,16 +189,12 @@ func cmdUserCreate(ctx context.Context, args []string, getenv env, s streams) er
 		return err
 	}
 	defer st.Close()
-	t, err := st.TenantBySlug(ctx, *tenant)
+	t, ps, err := tenantAndProjects(ctx, st, *tenant, projects)
 	if err != nil {
-		return friendly(fmt.Sprintf("tenant %q", *tenant), err)
+		return err
 	}
 	var projectIDs []string
-	for _, name := range projects {
-		p, err := st.ProjectByName(ctx, t.ID, name)
-		if err != nil {
-			return friendly(fmt.Sprintf("project %q in %s", name, *tenant), err)
-		}
+	for _, p := range ps {
 		projectIDs = append(projectIDs, p.ID)
 	}
 	hash, err := auth.HashPassword(password)

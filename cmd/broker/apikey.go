@@ -32,16 +32,12 @@ func cmdAPIKeyCreate(ctx context.Context, args []string, getenv env, s streams) 
 		return err
 	}
 	defer st.Close()
-	t, err := st.TenantBySlug(ctx, *tenant)
+	t, ps, err := tenantAndProjects(ctx, st, *tenant, projects)
 	if err != nil {
-		return friendly(fmt.Sprintf("tenant %q", *tenant), err)
+		return err
 	}
 	var projectIDs, projectNames []string
-	for _, pn := range projects {
-		p, err := st.ProjectByName(ctx, t.ID, pn)
-		if err != nil {
-			return friendly(fmt.Sprintf("project %q in %s", pn, *tenant), err)
-		}
+	for _, p := range ps {
 		projectIDs, projectNames = append(projectIDs, p.ID), append(projectNames, p.Name)
 	}
 	key, row, err := apikeys.Create(ctx, st, apikeys.NewKey{TenantID: t.ID, Name: *name, ProjectIDs: projectIDs, Admin: *admin})
