@@ -19,7 +19,7 @@ func (s *Service) limiter() *auth.Limiter {
 // destructive action. wait > 0 means too many wrong ones: try later.
 func (s *Service) CheckPassword(ctx context.Context, v Viewer, password, addr string) (ok bool, wait time.Duration, err error) {
 	account := v.Kind + ":" + v.ID
-	if allowed, wait := s.limiter().Allow(account, addr); !allowed {
+	if allowed, wait := s.limiter().Reserve(account, addr); !allowed {
 		return false, wait, nil
 	}
 	var hash string
@@ -43,10 +43,9 @@ func (s *Service) CheckPassword(ctx context.Context, v Viewer, password, addr st
 	if err != nil {
 		return false, 0, fmt.Errorf("admin: check password: %w", err)
 	}
-	if !ok {
-		s.limiter().Fail(account, addr)
+	if !ok { // the reserved attempt stays counted as a failure
 		return false, 0, nil
 	}
-	s.limiter().Succeed(account)
+	s.limiter().Succeed(account, addr)
 	return true, 0, nil
 }

@@ -59,11 +59,32 @@ func (l *Limiter) Allow(account, addr string) (bool, time.Duration) {
 	return wait == 0, wait
 }
 
-// Fail records a failed sign-in against both the account and the address.
-func (l *Limiter) Fail(account, addr string) {
+// Reserve checks and counts an attempt in one step, under one lock, so
+// guesses sent in parallel cannot all pass the check before any failure is
+// recorded. The attempt counts as a failure until Succeed forgives it.
+func (l *Limiter) Reserve(account, addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.cfg.Now()
+	wait := max(
+		l.wait(l.accounts, AccountKey(account), l.cfg.PerAccount, now),
+		l.wait(l.addresses, AddressKey(addr), l.cfg.PerAddress, now))
+	if wait > 0 {
+		return false, wait
+	}
+	l.record(account, addr, now)
+	return true, 0
+}
+
+// Fail records a failed sign-in against both the account and the address
+// (for callers that did not Reserve).
+func (l *Limiter) Fail(account, addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.record(account, addr, l.cfg.Now())
+}
+
+func (l *Limiter) record(account, addr string, now time.Time) {
 	l.add(l.accounts, AccountKey(account), l.cfg.PerAccount, now)
 	l.add(l.addresses, AddressKey(addr), l.cfg.PerAddress, now)
 	if len(l.accounts)+len(l.addresses) > maxKeys || now.Sub(l.lastSweep) > l.cfg.Window {
@@ -71,12 +92,16 @@ func (l *Limiter) Fail(account, addr string) {
 	}
 }
 
-// Succeed forgives the account's failures. The address keeps its count, so
-// signing in to one's own account does not reset guessing at others.
-func (l *Limiter) Succeed(account string) {
+// Succeed forgives the account's failures and the address's reserved
+// attempt. The address keeps its other failures, so signing in to one's own
+// account does not reset guessing at others.
+func (l *Limiter) Succeed(account, addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.accounts, AccountKey(account))
+	if times := l.addresses[AddressKey(addr)]; len(times) > 0 {
+		l.addresses[AddressKey(addr)] = times[:len(times)-1]
+	}
 }
 
 // wait is zero while key has fewer than limit failures in the window, else

@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,7 +43,7 @@ func TestLimiterPerAccount(t *testing.T) {
 	if ok, _ := l.Allow("ann@example.com", "192.0.2.1"); ok {
 		t.Fatal("a new failure inside the window should refuse again")
 	}
-	l.Succeed("ann@example.com")
+	l.Succeed("ann@example.com", "192.0.2.1")
 	if ok, _ := l.Allow("ann@example.com", "192.0.2.1"); !ok {
 		t.Fatal("success did not forgive the account")
 	}
@@ -57,10 +59,10 @@ func TestLimiterPerAddress(t *testing.T) {
 	if ok, _ := l.Allow("fresh@example.com", "2001:db8::ffff"); ok {
 		t.Fatal("21st attempt from the same /64 allowed")
 	}
-	if ok, _ := l.Allow("fresh@example.com", "2001:db8:1::1"); !ok {
+	if ok, _ := l.Reserve("fresh@example.com", "2001:db8:1::1"); !ok {
 		t.Fatal("another /64 refused")
 	}
-	l.Succeed("fresh@example.com")
+	l.Succeed("fresh@example.com", "2001:db8:1::1")
 	if ok, _ := l.Allow("fresh@example.com", "2001:db8::1"); ok {
 		t.Fatal("a success must not reset the address count")
 	}
@@ -81,5 +83,34 @@ func TestAddressKey(t *testing.T) {
 		if got := auth.AddressKey(in); got != want {
 			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Parallel guesses cannot all pass the check before any failure is counted:
+// Reserve checks and counts in one step.
+func TestReserveHoldsUnderParallelGuesses(t *testing.T) {
+	l := auth.NewLimiter(auth.LimiterConfig{})
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, _ := l.Reserve("ann@example.com", "192.0.2.1"); ok {
+				allowed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 5 {
+		t.Fatalf("%d of 40 parallel attempts allowed, want 5", n)
+	}
+	// A success forgives the account and its own attempt at the address.
+	l2 := auth.NewLimiter(auth.LimiterConfig{PerAddress: 2})
+	for range 3 {
+		if ok, _ := l2.Reserve("bob@example.com", "192.0.2.9"); !ok {
+			t.Fatal("successful sign-ins are counted against the address")
+		}
+		l2.Succeed("bob@example.com", "192.0.2.9")
 	}
 }

@@ -50,7 +50,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 
 	addr := s.clientIP(r)
-	if ok, wait := s.limiter.Allow(f.Email, addr); !ok {
+	if ok, wait := s.limiter.Reserve(f.Email, addr); !ok {
 		s.ui.Log(r).Warn("sign-in refused: too many failures", "remote_addr", addr)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		f.FormError = fmt.Sprintf("Too many failed sign-in attempts. For your security, wait %s before trying again.", minutes(wait))
@@ -87,8 +87,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.ui.Log(r).Error("stored password hash is unusable", "actor_id", ev.ActorID, "err", err)
 		}
 	}
-	if !ok {
-		s.limiter.Fail(f.Email, addr)
+	if !ok { // the reserved attempt stays counted as a failure
 		ev.Action, ev.Reason = "user.sign_in_failed", "wrong email or password"
 		s.audit(r, ev)
 		f.FormError = wrongCredentials
@@ -96,7 +95,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.limiter.Succeed(f.Email)
+	s.limiter.Succeed(f.Email, addr)
 	if v := Viewer(ctx); v != nil { // signing in again replaces, never reuses, a session
 		s.ui.sessions.End(ctx, w, v.Session)
 	}
