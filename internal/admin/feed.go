@@ -169,10 +169,7 @@ func (s *Service) names(ctx context.Context, q store.FeedQuery, entries []store.
 			ids = append(ids, e.ConnectionID)
 		}
 	}
-	scope := q.TenantID
-	if q.AllTenants {
-		scope = ""
-	}
+	scope := store.Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}
 	names, err := s.Store.ConnectionNames(ctx, scope, ids)
 	if err != nil {
 		return nil, fmt.Errorf("admin: audit feed: %w", err)

@@ -128,10 +128,7 @@ func (s *Service) List(ctx context.Context, v Viewer, f Filter) (List, error) {
 	for i, r := range page.Rows {
 		ids[i] = r.ID
 	}
-	scope := q.TenantID
-	if q.AllTenants {
-		scope = ""
-	}
+	scope := store.Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}
 	var err error
 	if out.LastCallers, err = s.Store.LastCallers(ctx, scope, ids); err != nil {
 		return out, fmt.Errorf("admin: list: %w", err)

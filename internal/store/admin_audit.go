@@ -89,12 +89,8 @@ func (s *Store) AuditFeed(ctx context.Context, q FeedQuery) (FeedPage, error) {
 		}
 	}
 	n := q.limit()
-	tenantID := q.TenantID
-	if q.AllTenants {
-		tenantID = ""
-	}
 	var all []FeedEntry
-	err := s.adminScope(ctx, tenantID, func(tx pgx.Tx) error {
+	err := s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
 		for _, src := range []int{SourceAudit, SourceStatus, SourceUsage} {
 			sql, args, ok := q.sourceSQL(src, cur, n+1)
 			if !ok {

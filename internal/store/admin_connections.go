@@ -7,13 +7,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// adminScope runs fn within tenantID, or across tenants when it is empty:
-// operators' views. Callers pass "" only for a platform operator.
-func (s *Store) adminScope(ctx context.Context, tenantID string, fn func(pgx.Tx) error) error {
-	if tenantID == "" {
+// Scope is whose rows a read covers: one tenant, or every tenant for a
+// platform operator. Spanning tenants is asked for by name, never implied by
+// an empty tenant: the zero Scope covers nothing (inTenant refuses it).
+type Scope struct {
+	TenantID   string
+	AllTenants bool
+}
+
+func (s *Store) inScope(ctx context.Context, sc Scope, fn func(pgx.Tx) error) error {
+	if sc.AllTenants {
 		return s.acrossTenants(ctx, fn)
 	}
-	return s.inTenant(ctx, tenantID, fn)
+	return s.inTenant(ctx, sc.TenantID, fn)
 }
 
 // ConnectionTenantID finds the tenant of a connection on any tenant, so an
@@ -123,13 +129,13 @@ type LastCaller struct {
 }
 
 // LastCallers finds the latest caller of each of ids (a page of the list):
-// one index probe per connection. tenantID "" looks across tenants (operators).
-func (s *Store) LastCallers(ctx context.Context, tenantID string, ids []string) (map[string]LastCaller, error) {
+// one index probe per connection.
+func (s *Store) LastCallers(ctx context.Context, sc Scope, ids []string) (map[string]LastCaller, error) {
 	out := map[string]LastCaller{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err := s.adminScope(ctx, tenantID, func(tx pgx.Tx) error {
+	err := s.inScope(ctx, sc, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT c.id::text, x.api_key_id::text, coalesce(k.name, ''), coalesce(k.prefix, ''), x.last_at
 			FROM unnest($1::uuid[]) AS c(id)
 			CROSS JOIN LATERAL (SELECT u.api_key_id, u.last_at FROM token_usage u WHERE u.connection_id = c.id
@@ -182,13 +188,13 @@ func (s *Store) APIKeyUsage(ctx context.Context, tenantID string, since time.Tim
 }
 
 // ConnectionNames maps connection IDs to names, for pages that list events
-// of connections; deleted ones are absent. tenantID "" looks across tenants.
-func (s *Store) ConnectionNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error) {
+// of connections; deleted ones are absent.
+func (s *Store) ConnectionNames(ctx context.Context, sc Scope, ids []string) (map[string]string, error) {
 	out := map[string]string{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err := s.adminScope(ctx, tenantID, func(tx pgx.Tx) error {
+	err := s.inScope(ctx, sc, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id::text, name FROM connections WHERE id = ANY($1::uuid[])`, ids)
 		if err != nil {
 			return err

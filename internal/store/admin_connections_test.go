@@ -36,11 +36,11 @@ func TestConnectionTenantAndNames(t *testing.T) {
 	if _, err := f.s.ConnectionTenantID(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
-	names, err := f.s.ConnectionNames(ctx, f.tenantA.ID, []string{f.connA.ID, f.connB.ID})
+	names, err := f.s.ConnectionNames(ctx, store.Scope{TenantID: f.tenantA.ID}, []string{f.connA.ID, f.connB.ID})
 	if err != nil || len(names) != 1 || names[f.connA.ID] != "mailbox" {
 		t.Fatalf("tenant A's names: %v %v", names, err)
 	}
-	if names, _ := f.s.ConnectionNames(ctx, "", []string{f.connA.ID, f.connB.ID}); len(names) != 2 {
+	if names, _ := f.s.ConnectionNames(ctx, store.Scope{AllTenants: true}, []string{f.connA.ID, f.connB.ID}); len(names) != 2 {
 		t.Fatalf("operator's names: %v", names)
 	}
 }
@@ -97,12 +97,20 @@ func TestCallersAndKeyUsage(t *testing.T) {
 	if c, _ := f.s.ConnectionCallers(ctx, f.tenantB.ID, f.connA.ID, time.Time{}, 10); len(c) != 0 {
 		t.Fatal("tenant B sees A's callers")
 	}
-	last, err := f.s.LastCallers(ctx, f.tenantA.ID, []string{f.connA.ID, f.connB.ID})
+	last, err := f.s.LastCallers(ctx, store.Scope{TenantID: f.tenantA.ID}, []string{f.connA.ID, f.connB.ID})
 	if err != nil || len(last) != 1 || last[f.connA.ID].KeyName != "one" {
 		t.Fatalf("last callers: %+v %v", last, err)
 	}
 	usage, err := f.s.APIKeyUsage(ctx, f.tenantA.ID, now.Add(-7*24*time.Hour))
 	if err != nil || usage[k1.ID].Tokens != 8 || usage[k2.ID].Tokens != 1 || !usage[k1.ID].LastAt.Equal(now.Add(time.Minute)) {
 		t.Fatalf("key usage: %+v %v", usage, err)
+	}
+}
+
+// An empty tenant is not "every tenant": spanning tenants is asked for by name.
+func TestEmptyScopeCoversNothing(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.s.ConnectionNames(context.Background(), store.Scope{}, []string{f.connA.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("zero scope: err = %v, want ErrNotFound", err)
 	}
 }
