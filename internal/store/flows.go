@@ -52,10 +52,15 @@ func (s *Store) ConsumeFlow(ctx context.Context, tenantID string, stateHash, ses
 	var f Flow
 	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
 		var verifier []byte
-		err := tx.QueryRow(ctx, `UPDATE oauth_flows SET used_at = $3
-			WHERE state_hash = $1 AND session_hash = $2 AND used_at IS NULL AND expires_at > $3
-			RETURNING id, tenant_id, state_hash, kind, coalesce(connection_id::text, ''), session_hash, verifier_enc,
-			          nonce, authority, coalesce(created_by::text, ''), created_at, expires_at`,
+		// The verifier is read once and wiped in the same statement: a used
+		// flow keeps no secret until the expiry sweep removes the row.
+		err := tx.QueryRow(ctx, `WITH live AS (
+			  SELECT id, verifier_enc FROM oauth_flows
+			  WHERE state_hash = $1 AND session_hash = $2 AND used_at IS NULL AND expires_at > $3
+			  FOR UPDATE)
+			UPDATE oauth_flows f SET used_at = $3, verifier_enc = NULL FROM live WHERE f.id = live.id
+			RETURNING f.id, f.tenant_id, f.state_hash, f.kind, coalesce(f.connection_id::text, ''), f.session_hash, live.verifier_enc,
+			          f.nonce, f.authority, coalesce(f.created_by::text, ''), f.created_at, f.expires_at`,
 			stateHash, sessionHash, now).
 			Scan(&f.ID, &f.TenantID, &f.StateHash, &f.Kind, &f.ConnectionID, &f.SessionHash, &verifier,
 				&f.Nonce, &f.Authority, &f.CreatedBy, &f.CreatedAt, &f.ExpiresAt)

@@ -21,6 +21,16 @@ var sealedColumns = []sealedColumn{
 	{"oauth_flows", "verifier_enc"},
 }
 
+// SealedColumns names every ciphertext column as table.column, for tests
+// that read the raw tables.
+func SealedColumns() []string {
+	out := make([]string, len(sealedColumns))
+	for i, c := range sealedColumns {
+		out[i] = c.table + "." + c.column
+	}
+	return out
+}
+
 // keyIDSQL extracts the key ID a ciphertext names (byte 2 is its length).
 const keyIDSQL = `convert_from(substring(%[1]s from 3 for get_byte(%[1]s, 1)), 'UTF8')`
 

@@ -250,7 +250,6 @@ func assertNoPlaintext(t *testing.T, url string, plaintexts ...string) {
 	t.Helper()
 	ctx := context.Background()
 	c := rawConn(t, url)
-	c.Exec(ctx, "SELECT set_config('broker.all_tenants', 'on', false)")
 	rows, err := c.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
 		WHERE table_schema = 'public' AND data_type IN ('text', 'bytea', 'jsonb', 'ARRAY')`)
 	if err != nil {
@@ -286,18 +285,29 @@ func TestKeyRotationMovesEverythingToPrimary(t *testing.T) {
 	for i := range 7 {
 		mustConn(t, f.s, f.tenantA.ID, f.projectA.ID, fmt.Sprintf("extra-%d", i), "s")
 	}
+	// One ciphertext in every sealed column: a cached access token and a flow's verifier too.
+	at, exp := "access-token-PLAINTEXT", time.Now().Add(time.Hour)
+	if _, err := f.s.UpdateConnection(ctx, f.tenantB.ID, f.connB.ID, func(store.Connection, store.Credentials) (store.ConnectionUpdate, error) {
+		return store.ConnectionUpdate{AccessToken: &at, AccessTokenExpiresAt: &exp}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.CreateFlow(ctx, store.Flow{TenantID: f.tenantA.ID, StateHash: []byte("s"), Kind: "sign_in",
+		ConnectionID: f.connA.ID, SessionHash: []byte("x"), Verifier: "verifier-PLAINTEXT", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	rotated := openStore(t, f.url, keyK2+","+keyK1)
 	// Still opens under the old key while k2 is primary.
 	if _, cr, err := rotated.ConnectionWithCredentials(ctx, f.tenantA.ID, f.connA.ID); err != nil || cr.RefreshToken != rtA {
 		t.Fatalf("old ciphertext after new primary: %q %v", cr.RefreshToken, err)
 	}
-	before, _ := rotated.CountNotUnderPrimary(ctx)
-	if before != 10 { // 9 client secrets + 1 refresh token
-		t.Fatalf("before rotation %d ciphertexts under k1, want 10", before)
+	const want = 12 // 9 client secrets, 1 refresh token, 1 access token, 1 verifier
+	if before, _ := rotated.CountNotUnderPrimary(ctx); before != want {
+		t.Fatalf("before rotation %d ciphertexts under k1, want %d", before, want)
 	}
 	total := 0
 	for {
-		n, err := rotated.RotateBatch(ctx, 3)
+		n, err := rotated.RotateBatch(ctx, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,26 +316,44 @@ func TestKeyRotationMovesEverythingToPrimary(t *testing.T) {
 		}
 		total += n
 	}
-	if total != 10 {
-		t.Fatalf("rotated %d", total)
+	if total != want {
+		t.Fatalf("rotated %d, want %d", total, want)
 	}
-	// Read the raw columns: nothing names k1 any more.
+	// Read every sealed column raw: nothing names k1 any more.
 	c := rawConn(t, f.url)
-	c.Exec(ctx, "SELECT set_config('broker.all_tenants', 'on', false)")
-	rows, _ := c.Query(ctx, `SELECT refresh_token_enc FROM connections WHERE refresh_token_enc IS NOT NULL
-		UNION ALL SELECT client_secret_enc FROM connections WHERE client_secret_enc IS NOT NULL`)
-	cts, _ := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if len(cts) != 10 {
-		t.Fatalf("%d ciphertexts", len(cts))
-	}
-	for _, ct := range cts {
-		if id, _ := secrets.KeyID(ct); id != "k2" {
-			t.Fatalf("ciphertext under %q after rotation", id)
+	seen := 0
+	for _, tc := range store.SealedColumns() {
+		table, column, _ := strings.Cut(tc, ".")
+		rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %s IS NOT NULL`, column, table, column))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cts, _ := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		if len(cts) == 0 {
+			t.Errorf("%s holds no ciphertext: the test does not cover it", tc)
+		}
+		for _, ct := range cts {
+			seen++
+			if id, _ := secrets.KeyID(ct); id != "k2" {
+				t.Fatalf("%s: ciphertext under %q after rotation", tc, id)
+			}
 		}
 	}
+	if seen != want {
+		t.Fatalf("%d ciphertexts read raw, want %d", seen, want)
+	}
 	onlyK2 := openStore(t, f.url, keyK2)
-	if _, cr, err := onlyK2.ConnectionWithCredentials(ctx, f.tenantB.ID, f.connB.ID); err != nil || cr.ClientSecret != secretB {
+	if _, cr, err := onlyK2.ConnectionWithCredentials(ctx, f.tenantB.ID, f.connB.ID); err != nil || cr.ClientSecret != secretB || cr.AccessToken != at {
 		t.Fatalf("after rotation with k1 removed: %v", err)
+	}
+	flow, err := onlyK2.ConsumeFlow(ctx, f.tenantA.ID, []byte("s"), []byte("x"), time.Now())
+	if err != nil || flow.Verifier != "verifier-PLAINTEXT" {
+		t.Fatalf("flow after rotation: %q %v", flow.Verifier, err)
+	}
+	// Consuming the flow wiped its verifier.
+	var left []byte
+	if err := c.QueryRow(ctx, `SELECT verifier_enc FROM oauth_flows WHERE id = $1`, flow.ID).Scan(&left); err != nil || left != nil {
+		t.Fatalf("verifier kept after use: %v", err)
 	}
 }
 
@@ -402,7 +430,6 @@ func TestAuditIsAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := rawConn(t, f.url)
-	c.Exec(ctx, "SELECT set_config('broker.all_tenants', 'on', false)")
 	if _, err := c.Exec(ctx, "UPDATE audit_events SET action = 'y'"); err == nil {
 		t.Fatal("audit row updated")
 	}
