@@ -75,7 +75,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
 		Demo:        cfg.Demo,
-		Ready:       func(ctx context.Context) error { return schemaCurrent(ctx, cfg.DatabaseURL) },
+		Ready:       newSchemaCheck(cfg.DatabaseURL, o.Now).ready,
 		FormActions: []string{cfg.LoginBase()},
 	}
 	if err := a.mountAreas(ctx, &deps, o); err != nil {
@@ -135,22 +135,6 @@ func migrateOrCheck(ctx context.Context, url string, noMigrate bool, log *slog.L
 
 func dbUnreachable(err error) error {
 	return fmt.Errorf("database at BROKER_DATABASE_URL: %w", err)
-}
-
-func schemaCurrent(ctx context.Context, url string) error {
-	m, err := store.NewMigrator(url)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	ok, err := m.Current(ctx)
-	if err != nil {
-		return web.Errorf(http.StatusServiceUnavailable, "database not reachable", err)
-	}
-	if !ok {
-		return web.Errorf(http.StatusServiceUnavailable, "schema not current", nil)
-	}
-	return nil
 }
 
 // Serve listens on addr and runs until ctx ends, then shuts down in order:

@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/web"
+)
+
+// schemaCheck answers /readyz's "is the schema current?" from a cached
+// result: /readyz is unauthenticated, so each probe must not open a database
+// connection. A current schema stays current (migrations only move forward),
+// so only a failed check is retried, at most every few seconds.
+type schemaCheck struct {
+	url string
+	now func() time.Time
+
+	mu      sync.Mutex
+	current bool
+	checked time.Time
+	lastErr error
+}
+
+const schemaRecheck = 5 * time.Second
+
+func newSchemaCheck(url string, now func() time.Time) *schemaCheck {
+	return &schemaCheck{url: url, now: now}
+}
+
+func (c *schemaCheck) ready(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current {
+		return nil
+	}
+	if !c.checked.IsZero() && c.now().Sub(c.checked) < schemaRecheck {
+		return c.lastErr
+	}
+	c.checked = c.now()
+	c.lastErr = c.check(ctx)
+	c.current = c.lastErr == nil
+	return c.lastErr
+}
+
+func (c *schemaCheck) check(ctx context.Context) error {
+	m, err := store.NewMigrator(c.url)
+	if err != nil {
+		return web.Errorf(http.StatusServiceUnavailable, "database not reachable", err)
+	}
+	defer m.Close()
+	ok, err := m.Current(ctx)
+	if err != nil {
+		return web.Errorf(http.StatusServiceUnavailable, "database not reachable", err)
+	}
+	if !ok {
+		return web.Errorf(http.StatusServiceUnavailable, "schema not current", nil)
+	}
+	return nil
+}
