@@ -10,10 +10,11 @@ test: pg-ready
 # pg-ready fails with one clear line when Postgres is down; where Docker is
 # available it starts the compose file's Postgres first.
 pg-ready:
-	@$(GO) run ./tools/pgcheck 2>/dev/null || { \
+	@$(GO) build -o bin/pgcheck ./tools/pgcheck
+	@bin/pgcheck 2>/dev/null || { \
 	  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
-	    docker compose up -d --wait postgres >/dev/null && $(GO) run ./tools/pgcheck; \
-	  else $(GO) run ./tools/pgcheck; fi; }
+	    docker compose up -d --wait postgres >/dev/null && bin/pgcheck; \
+	  else bin/pgcheck; fi; }
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

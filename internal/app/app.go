@@ -39,7 +39,10 @@ type App struct {
 	Usage    *tokens.Usage
 	admin    *admin.Service
 	logger   *slog.Logger
-	workers  []worker
+
+	metrics     http.Handler
+	metricsAddr string // BROKER_METRICS_ADDR: /metrics on its own listener, off the public one
+	workers     []worker
 }
 
 // worker is a background loop that stops when its context ends.
@@ -88,7 +91,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", srv.Metrics())
+	a.metrics = srv.Metrics()
+	a.metricsAddr = cfg.MetricsAddr
+	if cfg.MetricsAddr == "" {
+		mux.Handle("/metrics", a.metrics)
+	}
 	// The token API is the hot path: it has its own bearer-key auth and
 	// stays outside the browser middleware (sessions, cross-origin checks).
 	mux.Handle("/api/v1/", srv.ObserveAPI(a.apiRouter(o)))
@@ -144,6 +151,16 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if a.metricsAddr != "" {
+		mln, err := net.Listen("tcp", a.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on BROKER_METRICS_ADDR %s: %w", a.metricsAddr, err)
+		}
+		ms := &http.Server{Handler: metricsOnly(a.metrics), ReadHeaderTimeout: 10 * time.Second}
+		go ms.Serve(mln)
+		defer ms.Close()
 	}
 	hs := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
@@ -206,4 +223,11 @@ func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, lo
 		case <-t.C:
 		}
 	}
+}
+
+// metricsOnly serves /metrics and nothing else.
+func metricsOnly(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	return mux
 }

@@ -138,7 +138,8 @@ func TestDemoSeedFetchesAToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if _, err := app.SeedDemo(context.Background(), a); err != nil {
+	first, err := app.SeedDemo(context.Background(), a)
+	if err != nil {
 		t.Fatal(err)
 	}
 	seed, err := app.SeedDemo(context.Background(), a)
@@ -160,5 +161,52 @@ func TestDemoSeedFetchesAToken(t *testing.T) {
 	}
 	if n := sim.Count(mssim.EndpointToken, "client_credentials"); n != 1 {
 		t.Fatalf("%d client credentials requests, want 1", n)
+	}
+	// The key the first start printed was revoked by the second.
+	keys, err := a.Store.ListAPIKeys(context.Background(), seed.TenantID)
+	if err != nil || len(keys) != 2 || first.APIKey == seed.APIKey {
+		t.Fatalf("keys %d, %v", len(keys), err)
+	}
+	for _, k := range keys {
+		if (k.RevokedAt != nil) != (k.Prefix != seed.APIKey[:len(k.Prefix)]) {
+			t.Fatalf("key %s revoked=%v", k.Prefix, k.RevokedAt != nil)
+		}
+	}
+}
+
+// With BROKER_METRICS_ADDR, /metrics leaves the public listener for its own.
+func TestMetricsOnTheirOwnAddress(t *testing.T) {
+	cfg := testConfig(t, testdb.New(t))
+	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MetricsAddr = ml.Addr().String()
+	ml.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan net.Addr, 1)
+	go a.Serve(ctx, cfg.ListenAddr, func(ad net.Addr) { addrc <- ad })
+	base := "http://" + (<-addrc).String()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("public /metrics = %d, want 404", resp.StatusCode)
+	}
+	resp, err = http.Get("http://" + cfg.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
+		t.Fatalf("metrics address: %d", resp.StatusCode)
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -25,10 +26,23 @@ func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 	return nil
 }
 
-// seedDemoAPIKey makes a fresh demo API key (keys are shown once, so a
-// restart makes a new one rather than re-printing an old one).
+const demoKeyName = "demo (printed at start-up)"
+
+// seedDemoAPIKey makes a fresh demo API key: keys are shown once, so a
+// restart makes a new one, and revokes the ones earlier starts printed.
 func (a *App) seedDemoAPIKey(ctx context.Context, tenantID string) (string, error) {
-	key, _, err := apikeys.Create(ctx, a.Store, apikeys.NewKey{TenantID: tenantID, Name: "demo (printed at start-up)"})
+	keys, err := a.Store.ListAPIKeys(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range keys {
+		if k.Name == demoKeyName && k.RevokedAt == nil {
+			if err := a.Store.RevokeAPIKey(ctx, tenantID, k.ID, time.Now()); err != nil {
+				return "", err
+			}
+		}
+	}
+	key, _, err := apikeys.Create(ctx, a.Store, apikeys.NewKey{TenantID: tenantID, Name: demoKeyName})
 	return key, err
 }
 

@@ -25,6 +25,7 @@ const (
 type Config struct {
 	DatabaseURL           string
 	ListenAddr            string
+	MetricsAddr           string // BROKER_METRICS_ADDR; empty: /metrics on ListenAddr
 	PublicURL             string
 	EncryptionKeys        *secrets.Ring
 	SessionKeys           string // validated ring text, parsed by the web layer
@@ -65,6 +66,7 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 	c := &Config{
 		DatabaseURL:       or(secret("BROKER_DATABASE_URL"), DefaultDatabaseURL),
 		ListenAddr:        or(getenv("BROKER_LISTEN_ADDR"), DefaultListenAddr),
+		MetricsAddr:       getenv("BROKER_METRICS_ADDR"),
 		PublicURL:         strings.TrimRight(or(getenv("BROKER_PUBLIC_URL"), DefaultPublicURL), "/"),
 		LogFormat:         or(getenv("BROKER_LOG_FORMAT"), "text"),
 		MicrosoftCloud:    or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),

@@ -99,6 +99,9 @@ func (e *Error) Class() Class {
 	case "invalid_client", "unauthorized_client", "invalid_scope", "invalid_request", "invalid_resource":
 		return ClassConfig
 	}
+	// An answer we cannot place (a 4xx with a code not in the reference
+	// table) stops refreshing until someone looks: retrying a refusal would
+	// hammer Microsoft, and the admin page shows the code and trace ID.
 	return ClassConfig
 }
 
