@@ -187,18 +187,22 @@ CREATE TABLE oauth_flows (
 );
 CREATE INDEX oauth_flows_expires ON oauth_flows (expires_at);
 
+-- A key belongs to a tenant, except operator keys (scope 'operator', for the
+-- admin JSON API across tenants), which belong to the platform: their
+-- tenant_id is NULL, so only the cross-tenant role ever sees them.
 CREATE TABLE api_keys (
   id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  tenant_id    uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  tenant_id    uuid REFERENCES tenants(id) ON DELETE CASCADE,
   name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
   prefix       text NOT NULL UNIQUE,         -- public lookup part of the key
   secret_hash  bytea NOT NULL,               -- SHA-256 of the 256-bit secret part
   project_ids  uuid[],                       -- NULL: every project of the tenant
-  scope        text NOT NULL DEFAULT 'token' CHECK (scope IN ('token', 'admin')),
+  scope        text NOT NULL DEFAULT 'token' CHECK (scope IN ('token', 'admin', 'operator')),
   created_by   uuid,
   created_at   timestamptz NOT NULL DEFAULT now(),
   revoked_at   timestamptz,
   last_used_at timestamptz,
+  CHECK ((scope = 'operator') = (tenant_id IS NULL)),
   FOREIGN KEY (tenant_id, created_by) REFERENCES users (tenant_id, id) ON DELETE SET NULL (created_by)
 );
 CREATE INDEX api_keys_tenant ON api_keys (tenant_id, created_at DESC);

@@ -16,10 +16,17 @@ func cmdAPIKeyCreate(ctx context.Context, args []string, getenv env, s streams) 
 	tenant := fs.String("tenant", "", "tenant slug")
 	name := fs.String("name", "", "what the key is for, e.g. billing-sync")
 	admin := fs.Bool("admin", false, "allow the admin API too, not only token fetches")
+	operator := fs.Bool("operator", false, "a platform operator's key for the admin API across tenants (no --tenant)")
 	var projects multiFlag
 	fs.Var(&projects, "project", "project whose connections the key may use (repeatable; default: all)")
 	if err := fs.Parse(args); err != nil {
 		return errUsageShown
+	}
+	if *operator {
+		if *tenant != "" || len(projects) > 0 || *admin {
+			return fmt.Errorf("--operator keys belong to no tenant: leave out --tenant, --project and --admin")
+		}
+		return createOperatorKey(ctx, strings.TrimSpace(*name), getenv, s)
 	}
 	if err := required("tenant", *tenant, "name", *name); err != nil {
 		return err
@@ -55,6 +62,30 @@ func cmdAPIKeyCreate(ctx context.Context, args []string, getenv env, s streams) 
 		scope = "projects " + strings.Join(projectNames, ", ")
 	}
 	fmt.Fprintf(s.out, "API key %q created in %s for %s (id %s, prefix %s, scope %s)\n", row.Name, t.Slug, scope, row.ID, row.Prefix, row.Scope)
+	fmt.Fprintf(s.out, "key (shown once; store it now): %s\n", key)
+	return nil
+}
+
+// createOperatorKey makes a platform operator's key for /api/v1/admin/….
+func createOperatorKey(ctx context.Context, name string, getenv env, s streams) error {
+	if name == "" || len(name) > 100 {
+		return fmt.Errorf("--name must be 1-100 characters")
+	}
+	st, _, err := openStore(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, row, err := apikeys.Create(ctx, st, apikeys.NewKey{Name: name, Operator: true})
+	if err != nil {
+		return err
+	}
+	if err := st.AppendAudit(ctx, store.AuditEvent{ActorType: "system", ActorLabel: "broker apikey create",
+		Action: "api_key.created", Details: map[string]any{"api_key_id": row.ID, "prefix": row.Prefix, "name": row.Name,
+			"scope": row.Scope}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "operator API key %q created for the admin API across tenants (id %s, prefix %s)\n", row.Name, row.ID, row.Prefix)
 	fmt.Fprintf(s.out, "key (shown once; store it now): %s\n", key)
 	return nil
 }

@@ -51,3 +51,26 @@ func TestAPIKeyCreate(t *testing.T) {
 		t.Fatalf("audit %+v", events)
 	}
 }
+
+func TestOperatorAPIKeyCreate(t *testing.T) {
+	env := dbEnv(t)
+	oneLine(t, runCLI(t, env, "", "apikey", "create", "--operator", "--tenant", "acme", "--name", "x"), "--operator keys belong to no tenant")
+	r := runCLI(t, env, "", "apikey", "create", "--operator", "--name", "platform-bot")
+	if r.runErr != nil {
+		t.Fatal(r.runErr)
+	}
+	key := regexp.MustCompile(`brk_[a-z2-7]{12}_[A-Za-z0-9_-]{43}`).FindString(r.out)
+	if key == "" || !strings.Contains(r.out, "operator API key") {
+		t.Fatalf("output %q", r.out)
+	}
+	ring, _ := secrets.ParseRing(testKeys)
+	st, err := store.Open(context.Background(), env["BROKER_DATABASE_URL"], ring, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	row, err := st.APIKeyByPrefix(context.Background(), key[:len("brk_")+12])
+	if err != nil || row.Scope != apikeys.ScopeOperator || row.TenantID != "" {
+		t.Fatalf("stored key %+v, %v", row, err)
+	}
+}

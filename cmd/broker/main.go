@@ -47,6 +47,7 @@ Usage:
                                               add a user; password from stdin, or generated and printed once
   broker operator create --email E            add a platform operator (password as for user create)
   broker apikey create --tenant S --name N [--project NAME]... [--admin]
+  broker apikey create --operator --name N     an operator key for the admin JSON API across tenants
                                               create an API key; it is printed once
   broker keys generate                        print a fresh key ring entry
   broker keys rotate [--batch N]              re-encrypt every stored secret under the primary key

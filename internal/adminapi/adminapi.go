@@ -86,7 +86,7 @@ func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) (admin.Viewer, 
 		writeProblem(w, "internal_error", "The broker could not check the API key.")
 		return admin.Viewer{}, false
 	}
-	if key.Scope != apikeys.ScopeAdmin {
+	if key.Scope != apikeys.ScopeAdmin && key.Scope != apikeys.ScopeOperator {
 		writeProblem(w, "forbidden", "This API key may fetch tokens only; the admin API needs a key created with the admin API allowed.")
 		return admin.Viewer{}, false
 	}
@@ -94,6 +94,12 @@ func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) (admin.Viewer, 
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		writeProblem(w, "rate_limited", "This API key sent more requests than its rate allows.")
 		return admin.Viewer{}, false
+	}
+	if key.Scope == apikeys.ScopeOperator {
+		// A platform operator's key: every tenant, as an operator signed in
+		// to the pages; the audit log names the key.
+		return admin.Viewer{Kind: admin.KindOperator, ID: key.ID, Label: "operator key " + key.Name + " (" + key.Prefix + ")",
+			RequestID: web.RequestID(r.Context())}, true
 	}
 	return admin.Viewer{Kind: admin.KindAPIKey, ID: key.ID, Label: key.Name + " (" + key.Prefix + ")", TenantID: key.TenantID,
 		Admin: true, ProjectIDs: key.ProjectIDs, AllProjects: key.ProjectIDs == nil,

@@ -84,6 +84,10 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, now time.
 		writeProblem(w, "internal_error", "The broker could not check the API key.", 0)
 		return nil
 	}
+	if key.Scope == apikeys.ScopeOperator {
+		writeProblem(w, "unauthorized", "An operator key is for the admin API (/api/v1/admin/…); tokens are fetched with a tenant's key.", 0)
+		return nil
+	}
 	if ok, wait := key.Allow(now); !ok {
 		writeProblem(w, "rate_limited", "This API key sent more requests than its rate allows.", wait)
 		return nil

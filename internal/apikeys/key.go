@@ -28,9 +28,12 @@ const (
 	secretBytes = 32
 	secretChars = 43 // base64url without padding of 32 bytes
 	keyLen      = len(Scheme) + prefixChars + 1 + secretChars
-	// Scopes a key may have: token fetches only, or the admin API too.
-	ScopeToken = "token"
-	ScopeAdmin = "admin"
+	// Scopes a key may have: token fetches only; the admin API too (a
+	// tenant's admin key); or the admin API across tenants (an operator key,
+	// which has no tenant and fetches no tokens).
+	ScopeToken    = "token"
+	ScopeAdmin    = "admin"
+	ScopeOperator = "operator"
 )
 
 var prefixEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -67,6 +70,7 @@ type NewKey struct {
 	Name       string
 	ProjectIDs []string // nil or empty: every project of the tenant
 	Admin      bool     // the admin API too, not only token fetches
+	Operator   bool     // a platform operator's key: no tenant, the admin API across tenants
 	CreatedBy  string   // user ID, "" for the CLI
 }
 
@@ -78,7 +82,14 @@ func Create(ctx context.Context, st *store.Store, n NewKey) (plaintext string, k
 		return "", k, errors.New("apikeys: a key needs a name of 1-100 characters")
 	}
 	scope := ScopeToken
-	if n.Admin {
+	switch {
+	case n.Operator && (n.TenantID != "" || len(n.ProjectIDs) > 0):
+		return "", k, errors.New("apikeys: an operator key belongs to no tenant or project")
+	case n.Operator:
+		scope = ScopeOperator
+	case n.TenantID == "":
+		return "", k, errors.New("apikeys: a key needs a tenant")
+	case n.Admin:
 		scope = ScopeAdmin
 	}
 	var projects []string

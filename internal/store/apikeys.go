@@ -22,19 +22,25 @@ type APIKey struct {
 	LastUsedAt *time.Time
 }
 
-const apiKeyColumns = `id, tenant_id, name, prefix, secret_hash, project_ids::text[], scope, coalesce(created_by::text, ''), created_at, revoked_at, last_used_at`
+const apiKeyColumns = `id, coalesce(tenant_id::text, ''), name, prefix, secret_hash, project_ids::text[], scope, coalesce(created_by::text, ''), created_at, revoked_at, last_used_at`
 
 func scanAPIKey(r pgx.CollectableRow) (APIKey, error) {
 	var k APIKey
 	return k, r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.SecretHash, &k.ProjectIDs, &k.Scope, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
 }
 
-// CreateAPIKey stores a key's hash.
+// CreateAPIKey stores a key's hash. An operator key (scope "operator") has
+// no tenant and is written through the cross-tenant path; any other key
+// needs its tenant.
 func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
 	var out APIKey
-	err := s.inTenant(ctx, k.TenantID, func(tx pgx.Tx) error {
+	scope := func(fn func(pgx.Tx) error) error { return s.inTenant(ctx, k.TenantID, fn) }
+	if k.Scope == "operator" && k.TenantID == "" {
+		scope = func(fn func(pgx.Tx) error) error { return s.acrossTenants(ctx, fn) }
+	}
+	err := scope(func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, project_ids, scope, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid) RETURNING `+apiKeyColumns,
+			VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid) RETURNING `+apiKeyColumns,
 			k.TenantID, k.Name, k.Prefix, k.SecretHash, k.ProjectIDs, k.Scope, k.CreatedBy)
 		if err != nil {
 			return err
