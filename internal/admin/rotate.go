@@ -42,7 +42,7 @@ func (s *Service) rotate(ctx context.Context, v Viewer, c store.Connection, in I
 		u := store.ConnectionUpdate{ClientSecret: &secret, ClientSecretExpiresAt: &expires,
 			AccessToken: &tok.AccessToken, AccessTokenExpiresAt: &tok.ExpiresAt, Refreshed: true}
 		if len(tok.Scopes) > 0 {
-			u.GrantedScopes = tok.Scopes
+			u.GrantedScopes = oauth.GrantedScopes(cur.RequestedScopes, tok.Scopes, tok.RefreshToken != "" || cur.HasRefreshToken)
 		}
 		if Broken(cur.Status) || cur.Status == "secret_expiring" {
 			u.Status = &store.StatusEvent{Status: "active", Reason: "Client secret rotated by " + v.Label + "."}

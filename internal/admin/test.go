@@ -148,7 +148,7 @@ func (s *Service) direct(ctx context.Context, c store.Connection, res *TestResul
 			u.RefreshToken = &tok.RefreshToken
 		}
 		if len(tok.Scopes) > 0 {
-			u.GrantedScopes = tok.Scopes
+			u.GrantedScopes = oauth.GrantedScopes(cur.RequestedScopes, tok.Scopes, tok.RefreshToken != "" || cur.HasRefreshToken)
 		}
 		return u, nil
 	})

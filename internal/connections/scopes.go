@@ -1,6 +1,8 @@
 package connections
 
 import (
+	"github.com/brokerhq/broker/internal/oauth"
+
 	"slices"
 	"strings"
 )
@@ -96,41 +98,13 @@ func authorizeScopes(requested []string) []string {
 // refresh token came back, which is how the platform says it. An empty list
 // means the platform granted what was asked (RFC 6749 §5.1).
 func grantedScopes(requested, fromToken []string, gotRefreshToken bool) []string {
-	if len(fromToken) == 0 {
-		return slices.Clone(requested)
-	}
-	var out []string
-	for _, raw := range fromToken {
-		name := raw
-		for _, prefix := range []string{"https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000/"} {
-			if len(name) > len(prefix) && strings.EqualFold(name[:len(prefix)], prefix) {
-				name = name[len(prefix):]
-			}
-		}
-		switch strings.ToLower(name) {
-		case "openid", "profile", "email", "offline_access":
-			continue
-		}
+	out := oauth.GrantedScopes(requested, fromToken, gotRefreshToken)
+	for i, name := range out { // catalog spelling for what was granted beyond the request
 		if c := canonicalScope(name); c != "" {
-			name = c
-		}
-		if !containsFold(out, name) {
-			out = append(out, name)
+			out[i] = c
 		}
 	}
-	if gotRefreshToken {
-		out = append(out, "offline_access")
-	}
-	// Requested order first, then anything granted beyond the request.
-	slices.SortStableFunc(out, func(a, b string) int { return rank(requested, a) - rank(requested, b) })
 	return out
-}
-
-func rank(list []string, s string) int {
-	if i := slices.IndexFunc(list, func(x string) bool { return strings.EqualFold(x, s) }); i >= 0 {
-		return i
-	}
-	return len(list)
 }
 
 // MissingScopes lists requested scopes that were not granted.

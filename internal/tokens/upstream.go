@@ -50,7 +50,8 @@ func (s *Service) decide(ctx context.Context, c *store.Connection, cr *store.Cre
 			u.RefreshToken = &tok.RefreshToken
 		}
 		if len(tok.Scopes) > 0 {
-			u.GrantedScopes = tok.Scopes
+			holds := tok.RefreshToken != "" || cr.RefreshToken != ""
+			u.GrantedScopes = oauth.GrantedScopes(c.RequestedScopes, tok.Scopes, holds)
 		}
 		return &store.TokenWrite{Update: &u, NotBefore: &time.Time{}, RefreshedAt: &now}, nil
 	}

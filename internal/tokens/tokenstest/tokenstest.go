@@ -118,7 +118,7 @@ func (m *Microsoft) Create(ctx context.Context, st *store.Store, c Conn) (store.
 	}
 	return st.UpdateConnection(ctx, c.TenantID, conn.ID, func(store.Connection, store.Credentials) (store.ConnectionUpdate, error) {
 		return store.ConnectionUpdate{RefreshToken: &tok.RefreshToken, AccessToken: &tok.AccessToken,
-			AccessTokenExpiresAt: &expires, GrantedScopes: tok.Scopes,
+			AccessTokenExpiresAt: &expires, GrantedScopes: oauth.GrantedScopes(n.RequestedScopes, tok.Scopes, true),
 			Account: &store.Account{Username: c.UPN}}, nil
 	})
 }
