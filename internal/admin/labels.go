@@ -1,5 +1,7 @@
 package admin
 
+import "github.com/brokerhq/broker/internal/connections"
+
 // Statuses lists every connection status in the order the list counts them.
 var Statuses = []string{"active", "pending", "needs_reauth", "consent_required", "config_error",
 	"secret_expiring", "awaiting_approval", "disabled"}
@@ -29,27 +31,11 @@ func Broken(status string) bool {
 	return status == "needs_reauth" || status == "consent_required" || status == "config_error"
 }
 
-var accountTypeLabels = map[string]string{
-	"common": "Common", "tenant": "Tenant-specific", "consumers": "Consumer", "organizations": "Organizations",
-}
-
 // AccountTypeLabel names an account type as the New connection form does.
-func AccountTypeLabel(t string) string {
-	if l, ok := accountTypeLabels[t]; ok {
-		return l
-	}
-	return t
-}
-
-var authTypeLabels = map[string]string{"authorization_code": "Authorization code", "client_credentials": "Client credentials"}
+func AccountTypeLabel(t string) string { return connections.AccountType(t).Label() }
 
 // AuthTypeLabel names an authentication type as the New connection form does.
-func AuthTypeLabel(t string) string {
-	if l, ok := authTypeLabels[t]; ok {
-		return l
-	}
-	return t
-}
+func AuthTypeLabel(t string) string { return connections.AuthType(t).Label() }
 
 // AccountTypes and AuthTypes are the list's filter choices.
 var (

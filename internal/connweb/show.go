@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/adminweb"
 	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/store"
@@ -47,12 +48,6 @@ type scopeRow struct {
 	Granted bool
 }
 
-var statusLabels = map[string]string{
-	"pending": "Pending", "active": "Active", "needs_reauth": "Needs sign-in", "consent_required": "Needs consent",
-	"config_error": "Configuration error", "secret_expiring": "Secret expiring", "disabled": "Disabled",
-	"awaiting_approval": "Awaiting approval",
-}
-
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	var c store.Connection
@@ -84,13 +79,10 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v := showView{C: c, Admin: sections, AccountType: connections.AccountType(c.AccountType).Label(),
-		AuthType: connections.AuthType(c.AuthType).Label(), StatusLabel: statusLabels[c.Status],
+		AuthType: connections.AuthType(c.AuthType).Label(), StatusLabel: admin.StatusLabel(c.Status),
 		SignsIn:         connections.AuthType(c.AuthType) == connections.AuthCode,
 		CanAdminConsent: connections.AdminConsentAuthority(connections.AccountType(c.AccountType), c.MSTenant) != "",
 		Created:         c.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC")}
-	if v.StatusLabel == "" {
-		v.StatusLabel = c.Status
-	}
 	if v.CanAdminConsent {
 		v.AdminConsentLink = h.Service.AdminConsentLink(c)
 	}
