@@ -64,6 +64,19 @@ func (s *Service) CreateKey(ctx context.Context, v Viewer, n NewKey) (string, st
 	if n.Name == "" || len(n.Name) > 100 {
 		return "", store.APIKey{}, &Error{Code: CodeInvalid, Field: "name", Message: "Name the key after what uses it, in 1 to 100 characters."}
 	}
+	// One live key per name: it tells keys apart on the page and in the
+	// audit log, and a reloaded "key created" page (a re-sent form) gets an
+	// answer instead of quietly making a second key.
+	existing, err := s.Store.ListAPIKeys(ctx, v.TenantID)
+	if err != nil {
+		return "", store.APIKey{}, fmt.Errorf("admin: create key: %w", err)
+	}
+	for _, k := range existing {
+		if k.RevokedAt == nil && strings.EqualFold(k.Name, n.Name) {
+			return "", store.APIKey{}, &Error{Code: CodeInvalid, Field: "name",
+				Message: "A key with this name already exists (" + k.Prefix + "…). Choose another name, or revoke that key first."}
+		}
+	}
 	projects, err := s.Store.ListProjects(ctx, v.TenantID)
 	if err != nil {
 		return "", store.APIKey{}, fmt.Errorf("admin: create key: %w", err)

@@ -38,6 +38,13 @@ func TestCreateKeyShownOnceScopedAndRevoked(t *testing.T) {
 		t.Fatalf("Cache-Control %q", res.Header.Get("Cache-Control"))
 	}
 	conntest.AssertNoPlaintext(t, s.DBURL, key, key[len("brk_")+13:])
+	// The form sent again (a reloaded page) makes no second key.
+	again := b.Post("/api-keys", url.Values{"name": {"Sales-Bot"}, "projects": {s.Sales.ID}, "admin": {"on"}})
+	admintest.WantStatus(t, again, http.StatusUnprocessableEntity)
+	admintest.WantBody(t, again, "already exists")
+	if keyPattern.FindString(again.Body) != "" {
+		t.Fatal("a second key was made")
+	}
 	list := b.Get("/api-keys")
 	admintest.WantBody(t, list, "sales-bot", key[:len("brk_")+12], "Tokens and admin API")
 	admintest.WantNotInBody(t, list, key)
