@@ -19,6 +19,39 @@ type Page struct {
 	Flash     *Flash
 	Demo      bool
 	RequestID string
+	Nav       []NavLink // the signed-in viewer's sections, filled by Render
+}
+
+// NavLink is one section in the top bar's navigation.
+type NavLink struct {
+	Href, Label string
+	Current     bool
+}
+
+// navFor lists the sections a viewer may open, marking the one path is in.
+func navFor(v *ViewerInfo, path string) []NavLink {
+	if v == nil {
+		return nil
+	}
+	links := []NavLink{{Href: "/connections", Label: "Connections"}}
+	if !v.IsOperator {
+		links = append(links, NavLink{Href: "/connections/new", Label: "New connection"})
+	}
+	if v.IsOperator || v.IsAdmin() {
+		links = append(links, NavLink{Href: "/audit", Label: "Audit log"})
+	}
+	if !v.IsOperator && v.IsAdmin() {
+		links = append(links, NavLink{Href: "/api-keys", Label: "API keys"})
+	}
+	for i := range links {
+		switch h := links[i].Href; {
+		case h == "/connections":
+			links[i].Current = path == h || strings.HasPrefix(path, h+"/") && path != "/connections/new"
+		default:
+			links[i].Current = path == h || strings.HasPrefix(path, h+"/")
+		}
+	}
+	return links
 }
 
 // requiredPages are the templates this package renders itself.
@@ -83,6 +116,7 @@ func (ui *UI) Render(w http.ResponseWriter, r *http.Request, status int, page st
 	}
 	p.Demo = ui.demo
 	p.RequestID = RequestID(ctx)
+	p.Nav = navFor(p.Viewer, r.URL.Path)
 
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

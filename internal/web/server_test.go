@@ -167,3 +167,37 @@ func TestMissingTemplateFailsStartUp(t *testing.T) {
 		t.Fatalf("New = %v; want an error naming nope.html", err)
 	}
 }
+
+// Every signed-in page carries the viewer's sections; anonymous pages none.
+func TestNavigationByRole(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser("ann@acme.example", store.RoleAdmin)
+	ts.createUser("bob@acme.example", store.RoleMember)
+	if body := ts.browser().get("/login").body; strings.Contains(body, `class="mainnav"`) {
+		t.Error("navigation shown before sign-in")
+	}
+	cases := map[string]struct{ want, not []string }{
+		"ann@acme.example": {want: []string{`href="/connections"`, `href="/connections/new"`, `href="/audit"`, `href="/api-keys"`}},
+		"bob@acme.example": {want: []string{`href="/connections"`, `href="/connections/new"`}, not: []string{`href="/audit"`, `href="/api-keys"`}},
+	}
+	for email, c := range cases {
+		b := ts.browser()
+		b.mustSignIn(email)
+		body := b.get("/").body
+		start := strings.Index(body, `class="mainnav"`)
+		if start < 0 {
+			t.Fatalf("%s: no navigation", email)
+		}
+		body = body[start : start+strings.Index(body[start:], "</nav>")]
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: navigation lacks %s", email, w)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(body, n) {
+				t.Errorf("%s: navigation offers %s", email, n)
+			}
+		}
+	}
+}
