@@ -131,7 +131,8 @@ func (s *Service) problem(c store.Connection, kind ProblemKind, cause error) *Pr
 		p.Message = "Microsoft's one-time code was already redeemed. Nothing was saved. Sign in again."
 	case ProblemCancelled:
 		p.Title = "Sign-in cancelled"
-		p.Message = "You cancelled at Microsoft, so the connection was not set up. Nothing was changed. You can try again."
+		p.Message = "You cancelled at Microsoft, so nothing was signed in. The connection keeps its settings and its previous state " +
+			"(a new one stays Pending until a sign-in succeeds): try again below, or delete it from its page."
 	case ProblemConsent:
 		p.Title = "An administrator must approve this app"
 		p.Message = "Your organization requires an administrator to consent to the permissions this connection asks for. " +
