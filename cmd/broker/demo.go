@@ -88,6 +88,8 @@ func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
 
  Sign in to Microsoft as any of these demo accounts (no password):
    %s
+   (Fabrikam needs an admin's consent for .Shared permissions: make its connection
+    Tenant-specific, fabrikam.onmicrosoft.com, and consent as admin@fabrikam.onmicrosoft.com.)
  Client credentials (Tenant-specific) with the demo daemon app:
    Tenant ID/Domain %s   User ID %s
    Client ID %s   Client secret %s
