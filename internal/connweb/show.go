@@ -13,9 +13,16 @@ import (
 	"github.com/brokerhq/broker/internal/web"
 )
 
-// HasAside tells whether the side column has anything: reconnect or admin consent.
+// HasAside tells whether the side column has anything: reconnect (when the
+// callout at the top does not already offer it) or admin consent.
 func (v showView) HasAside() bool {
-	return v.SignsIn && (v.C.Status != "pending" || v.CanAdminConsent)
+	return v.SignsIn && (v.C.Status != "pending" && !v.NeedsSignIn() || v.CanAdminConsent)
+}
+
+// NeedsSignIn: Microsoft stopped accepting the connection and only a new
+// sign-in mends it, so the page leads with that.
+func (v showView) NeedsSignIn() bool {
+	return v.SignsIn && (v.C.Status == "needs_reauth" || v.C.Status == "consent_required")
 }
 
 // showView is connection_show.html's data.
