@@ -17,7 +17,6 @@ import (
 
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/problem"
-	"github.com/brokerhq/broker/internal/secrets"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/testdb"
 	"github.com/brokerhq/broker/internal/tokens"
@@ -61,16 +60,7 @@ func newEnv(t testing.TB) *env {
 
 func openStore(t testing.TB, url string) *store.Store {
 	t.Helper()
-	ring, err := secrets.ParseRing("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), url, ring, store.Options{MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	return st
+	return testdb.OpenStore(t, url, store.Options{MaxConns: 8})
 }
 
 // server is one broker replica's API: its own pool, token service, key

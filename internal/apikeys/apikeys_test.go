@@ -12,23 +12,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/brokerhq/broker/internal/secrets"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/testdb"
 )
 
 func openStore(t *testing.T, url string) *store.Store {
 	t.Helper()
-	ring, err := secrets.ParseRing("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), url, ring, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	return st
+	return testdb.OpenStore(t, url, store.Options{})
 }
 
 type fixture struct {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/brokerhq/broker/internal/secrets"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/migrations"
 )
@@ -160,4 +161,22 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// EncryptionKeys is the key ring test stores seal secrets with (test-only).
+const EncryptionKeys = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// OpenStore opens a store on url sealed with EncryptionKeys, closed when t ends.
+func OpenStore(t testing.TB, url string, opts store.Options) *store.Store {
+	t.Helper()
+	ring, err := secrets.ParseRing(EncryptionKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), url, ring, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
 }

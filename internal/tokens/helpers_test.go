@@ -12,7 +12,6 @@ import (
 
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
-	"github.com/brokerhq/broker/internal/secrets"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/testdb"
 	"github.com/brokerhq/broker/internal/tokens"
@@ -56,16 +55,7 @@ func newEnv(t *testing.T) *env {
 
 func openStore(t *testing.T, url string) *store.Store {
 	t.Helper()
-	ring, err := secrets.ParseRing("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), url, ring, store.Options{MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	return st
+	return testdb.OpenStore(t, url, store.Options{MaxConns: 8})
 }
 
 // replica is another broker process: its own pool and service.

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/brokerhq/broker/internal/auth"
-	"github.com/brokerhq/broker/internal/secrets"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/testdb"
 	"github.com/brokerhq/broker/internal/web"
@@ -70,15 +69,8 @@ type testServer struct {
 func newTestServer(t *testing.T, opts ...func(*web.Deps)) *testServer {
 	t.Helper()
 	ts := &testServer{t: t, url: testdb.New(t), clock: &clock{t: time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
-	ring, err := secrets.ParseRing("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.store, err = store.Open(context.Background(), ts.url, ring, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ts.store.Close)
+	ts.store = testdb.OpenStore(t, ts.url, store.Options{})
+	var err error
 	if ts.tenant, err = ts.store.CreateTenant(context.Background(), "acme", "Acme Corp"); err != nil {
 		t.Fatal(err)
 	}

@@ -16,16 +16,12 @@ import (
 	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
-	"github.com/brokerhq/broker/internal/secrets"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/testdb"
 )
 
 // Password is every test user's password.
 const Password = "correct horse battery staple"
-
-// EncryptionKey is the test key ring.
-const EncryptionKey = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 // Clock is a settable clock shared by the broker and the sim.
 type Clock struct {
@@ -95,14 +91,8 @@ func New(t testing.TB, redirectURL string) *Env {
 	t.Helper()
 	ctx := context.Background()
 	e := &Env{DBURL: testdb.New(t), Clock: &Clock{}, Redirect: redirectURL}
-	ring, err := secrets.ParseRing(EncryptionKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Store, err = store.Open(ctx, e.DBURL, ring, store.Options{Now: e.Clock.Now}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Store.Close)
+	e.Store = testdb.OpenStore(t, e.DBURL, store.Options{Now: e.Clock.Now})
+	var err error
 
 	e.Sim = mssim.New(mssim.Options{Now: e.Clock.Now})
 	e.Demo = mssim.SeedDemo(e.Sim, mssim.DemoConfig{RedirectURIs: []string{redirectURL}})
