@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -187,24 +186,8 @@ func valueText(v any) string {
 }
 
 func auditHref(f admin.FeedFilter, format string) string {
-	q := url.Values{}
-	set := func(k, v string) {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	set("tenant", f.Tenant)
-	set("actor", f.Actor)
-	set("connection", f.ConnectionID)
-	set("type", f.Action)
-	set("from", f.From)
-	set("to", f.To)
-	set("cursor", f.Cursor)
-	set("format", format)
-	if len(q) == 0 {
-		return "/audit"
-	}
-	return "/audit?" + q.Encode()
+	return href("/audit", "tenant", f.Tenant, "actor", f.Actor, "connection", f.ConnectionID, "type", f.Action,
+		"from", f.From, "to", f.To, "cursor", f.Cursor, "format", format)
 }
 
 // auditCSV streams every matching entry as CSV. Cells that a spreadsheet

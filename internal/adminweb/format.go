@@ -2,6 +2,7 @@ package adminweb
 
 import (
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -64,4 +65,19 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
+}
+
+// href is path with the query of the given name, value pairs, leaving out
+// empty values, so a page's links carry only the filters in use.
+func href(path string, pairs ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }

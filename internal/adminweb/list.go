@@ -2,7 +2,6 @@ package adminweb
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -158,26 +157,12 @@ func derefTime(t *time.Time) time.Time {
 
 // listHref is the list's address with f applied, defaults left out.
 func listHref(f admin.Filter) string {
-	q := url.Values{}
-	set := func(k, v string) {
-		if v != "" {
-			q.Set(k, v)
-		}
+	sort := f.Sort
+	if sort == "newest" {
+		sort = ""
 	}
-	set("tenant", f.Tenant)
-	set("status", f.Status)
-	set("project", f.ProjectID)
-	set("account_type", f.AccountType)
-	set("auth_type", f.AuthType)
-	set("q", f.Search)
-	if f.Sort != "newest" {
-		set("sort", f.Sort)
-	}
-	set("cursor", f.Cursor)
-	if len(q) == 0 {
-		return "/connections"
-	}
-	return "/connections?" + q.Encode()
+	return href("/connections", "tenant", f.Tenant, "status", f.Status, "project", f.ProjectID,
+		"account_type", f.AccountType, "auth_type", f.AuthType, "q", f.Search, "sort", sort, "cursor", f.Cursor)
 }
 
 // setApproval serves POST /settings/approval: require_approval=on|off.

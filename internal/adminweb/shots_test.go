@@ -61,12 +61,7 @@ func TestScreenshots(t *testing.T) {
 	for _, width := range []int{1280, 390} {
 		for _, p := range pages {
 			b := browsertest.New(t, browsertest.Options{Width: width, Height: 900})
-			b.Do("sign in", chromedp.Navigate(s.URL+"/login"),
-				chromedp.WaitVisible(chromedp.CSS("#email")),
-				chromedp.SendKeys(chromedp.CSS("#email"), p.email),
-				chromedp.SendKeys(chromedp.CSS("#password"), conntest.Password),
-				chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-				chromedp.WaitVisible(chromedp.CSS(".signout")))
+			b.SignIn(s.URL, p.email, conntest.Password)
 			for _, sh := range p.shots {
 				b.Do("open "+sh[1], chromedp.Navigate(s.URL+sh[1]), chromedp.WaitReady(chromedp.CSS("body")))
 				b.SaveScreenshot(filepath.Join(dir, sh[0]+"-"+strconv.Itoa(width)+".png"))

@@ -48,7 +48,8 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 }
 
 // Allow tells whether a sign-in to account from addr may be tried now and, if
-// not, how long until it may. It does not count the attempt: call Fail.
+// not, how long until it may, without counting anything. Sign-in paths use
+// Reserve, which checks and counts in one step.
 func (l *Limiter) Allow(account, addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -74,14 +75,6 @@ func (l *Limiter) Reserve(account, addr string) (bool, time.Duration) {
 	}
 	l.record(account, addr, now)
 	return true, 0
-}
-
-// Fail records a failed sign-in against both the account and the address
-// (for callers that did not Reserve).
-func (l *Limiter) Fail(account, addr string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.record(account, addr, l.cfg.Now())
 }
 
 func (l *Limiter) record(account, addr string, now time.Time) {

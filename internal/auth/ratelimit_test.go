@@ -22,10 +22,9 @@ func newLimiter() (*auth.Limiter, *clock) {
 func TestLimiterPerAccount(t *testing.T) {
 	l, c := newLimiter()
 	for i := range 5 {
-		if ok, _ := l.Allow("Ann@Example.com", "192.0.2.1"); !ok {
+		if ok, _ := l.Reserve(" Ann@Example.com", "192.0.2.1"); !ok { // counted: a failure until Succeed
 			t.Fatalf("attempt %d refused", i+1)
 		}
-		l.Fail(" ann@example.com", "192.0.2.1")
 		c.advance(time.Minute)
 	}
 	ok, wait := l.Allow("ann@example.com", "198.51.100.7") // another address: the account is what is limited
@@ -39,7 +38,7 @@ func TestLimiterPerAccount(t *testing.T) {
 	if ok, _ := l.Allow("ann@example.com", "192.0.2.1"); !ok {
 		t.Fatal("still refused after the window slid")
 	}
-	l.Fail("ann@example.com", "192.0.2.1")
+	l.Reserve("ann@example.com", "192.0.2.1")
 	if ok, _ := l.Allow("ann@example.com", "192.0.2.1"); ok {
 		t.Fatal("a new failure inside the window should refuse again")
 	}
@@ -52,7 +51,7 @@ func TestLimiterPerAccount(t *testing.T) {
 func TestLimiterPerAddress(t *testing.T) {
 	l, c := newLimiter()
 	for i := range 20 {
-		l.Fail("user"+string(rune('a'+i))+"@example.com", "2001:db8::1")
+		l.Reserve("user"+string(rune('a'+i))+"@example.com", "2001:db8::1")
 		c.advance(time.Second)
 	}
 	// Same /64, other account: refused; another network: allowed.

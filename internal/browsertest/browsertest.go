@@ -207,3 +207,16 @@ func quote(s string) string {
 	}
 	return string(append(b, '"'))
 }
+
+// SignIn signs in to the broker at baseURL through its login page.
+func (b *Browser) SignIn(baseURL, email, password string) {
+	b.t.Helper()
+	b.Do("sign in to the broker",
+		chromedp.Navigate(baseURL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".signout")),
+	)
+}

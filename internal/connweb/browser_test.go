@@ -17,14 +17,7 @@ func browse(t *testing.T) (*server, *browsertest.Browser) {
 	t.Parallel()
 	s := newServerAt(t, "localhost")
 	b := browsertest.New(t, browsertest.Options{})
-	b.Do("sign in to the broker",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), s.Admin.Email),
-		chromedp.SendKeys(chromedp.CSS("#password"), conntest.Password),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".signout")),
-	)
+	b.SignIn(s.URL, s.Admin.Email, conntest.Password)
 	return s, b
 }
 

@@ -1,7 +1,6 @@
 package connweb_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -23,27 +21,12 @@ import (
 	"github.com/brokerhq/broker/internal/web"
 )
 
-const sessionKeys = "s1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
-
 // server is the whole broker router with the connection pages mounted,
 // on a real listener, next to the simulated Microsoft.
 type server struct {
 	*conntest.Env
 	URL  string
-	logs *syncBuffer
+	logs *conntest.SyncBuffer
 }
 
 func newServer(t *testing.T) *server {
@@ -62,12 +45,12 @@ func newServerAt(t *testing.T, host string) *server {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	s := &server{URL: "http://" + host + ":" + port, logs: &syncBuffer{}}
+	s := &server{URL: "http://" + host + ":" + port, logs: &conntest.SyncBuffer{}}
 	s.Env = conntest.New(t, s.URL+"/oauth/callback")
 	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := connweb.New(connweb.Options{Store: s.Store, Provider: s.MS, Graph: s.MS, RedirectURL: s.Redirect,
 		Logger: logger, Now: s.Clock.Now})
-	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: sessionKeys,
+	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
 		Now: s.Clock.Now, Passwords: auth.CheapParams, FormActions: []string{connweb.FormAction(s.SimURL)},
 		Mount: []func(chi.Router, *web.UI){h.Mount}})
 	if err != nil {

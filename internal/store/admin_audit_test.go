@@ -54,20 +54,11 @@ func seedFeed(t *testing.T, f *fixture) (keyID string) {
 
 func feedAll(t *testing.T, s *store.Store, q store.FeedQuery) []store.FeedEntry {
 	t.Helper()
-	var out []store.FeedEntry
-	for range 100 {
+	return pageAll(t, func(cursor string) ([]store.FeedEntry, string, error) {
+		q.Cursor = cursor
 		p, err := s.AuditFeed(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p.Entries...)
-		if p.Next == "" {
-			return out
-		}
-		q.Cursor = p.Next
-	}
-	t.Fatal("paging does not end")
-	return nil
+		return p.Entries, p.Next, err
+	})
 }
 
 func TestAuditFeedMergesSourcesAndPages(t *testing.T) {

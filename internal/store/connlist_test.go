@@ -165,19 +165,31 @@ func TestListFiltersScopeAndPages(t *testing.T) {
 
 func collectAll(t *testing.T, s *store.Store, q store.ConnectionQuery) []store.ConnectionRow {
 	t.Helper()
-	var out []store.ConnectionRow
-	for range 100 {
+	return pageAll(t, func(cursor string) ([]store.ConnectionRow, string, error) {
+		q.Cursor = cursor
 		p, err := s.QueryConnections(context.Background(), q)
+		return p.Rows, p.Next, err
+	})
+}
+
+// pageAll follows a keyset listing's cursors to its end (failing if it
+// does not end within 100 pages) and returns every row.
+func pageAll[R any](t *testing.T, page func(cursor string) ([]R, string, error)) []R {
+	t.Helper()
+	var out []R
+	cursor := ""
+	for range 100 {
+		rows, next, err := page(cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, p.Rows...)
-		if p.Next == "" {
+		out = append(out, rows...)
+		if next == "" {
 			return out
 		}
-		q.Cursor = p.Next
+		cursor = next
 	}
-	t.Fatal("pagination does not end")
+	t.Fatal("paging does not end")
 	return nil
 }
 

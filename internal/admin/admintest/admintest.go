@@ -6,7 +6,6 @@
 package admintest
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,29 +35,13 @@ import (
 	"github.com/brokerhq/broker/internal/web"
 )
 
-const sessionKeys = "s1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-
-// SyncBuffer collects log output from handler goroutines.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *SyncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
-
 // Server is the whole broker router on a real listener: the connection
 // pages (connweb), the admin pages, the token API and the admin API, next to
 // the simulated Microsoft, with two tenants, an operator and connections.
 type Server struct {
 	*conntest.Env
 	URL      string
-	Logs     *SyncBuffer
+	Logs     *conntest.SyncBuffer
 	Tokens   *tokens.Service
 	Usage    *tokens.Usage
 	Verifier *apikeys.Verifier
@@ -92,7 +74,7 @@ func NewAt(t testing.TB, host string) *Server {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	s := &Server{URL: "http://" + host + ":" + port, Logs: &SyncBuffer{}}
+	s := &Server{URL: "http://" + host + ":" + port, Logs: &conntest.SyncBuffer{}}
 	s.Env = conntest.New(t, s.URL+"/oauth/callback")
 	logger := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	now := s.Clock.Now
@@ -107,7 +89,7 @@ func NewAt(t testing.TB, host string) *Server {
 	conn := connweb.New(connweb.Options{Store: s.Store, Provider: s.MS, Graph: s.MS, RedirectURL: s.Redirect, Logger: logger, Now: now, Admin: adm})
 	tokenAPI := api.New(s.Store, s.Tokens, s.Verifier, s.Usage, logger, now)
 	adminAPI := adminapi.New(s.AdminSvc, s.Verifier, logger)
-	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: sessionKeys,
+	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
 		Now: now, Passwords: auth.CheapParams, FormActions: []string{connweb.FormAction(s.SimURL)},
 		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount},
 		MountAPI: []func(chi.Router, *web.UI){

@@ -5,6 +5,7 @@
 package conntest
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -143,3 +144,21 @@ func (e *Env) SignIn(t testing.TB, authorizeURL, account string, opts mssim.Sign
 	return connections.CallbackParams{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"),
 		ErrorDescription: q.Get("error_description"), AdminConsent: q.Get("admin_consent"), Issuer: q.Get("iss")}
 }
+
+// SessionKeys is the cookie key ring test routers use (test-only).
+const SessionKeys = "s1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// SyncBuffer collects log output written from handler goroutines, so a test
+// can read the log (and check no secret is in it) without a race.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
