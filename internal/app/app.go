@@ -27,7 +27,18 @@ type Options struct {
 	Now        func() time.Time
 	HTTPClient *http.Client // for Microsoft; default oauth.NewHTTPClient()
 	NoMigrate  bool
+	// ReadTimeout bounds reading a whole request, headers and body
+	// (default DefaultReadTimeout); tests shorten it.
+	ReadTimeout time.Duration
 }
+
+// DefaultReadTimeout bounds how long a request, headers and body, may take
+// to arrive. The broker's bodies are small (forms, JSON of a few KB): 30
+// seconds is generous for a slow phone and short for a connection held open
+// by a body sent a byte at a time. It does not bound the handler: net/http
+// lifts the read deadline once the body is read, so a request waiting on
+// Microsoft keeps its context.
+const DefaultReadTimeout = 30 * time.Second
 
 // App is a wired broker.
 type App struct {
@@ -42,6 +53,7 @@ type App struct {
 
 	metrics     http.Handler
 	metricsAddr string // BROKER_METRICS_ADDR: /metrics on its own listener, off the public one
+	readTimeout time.Duration
 	workers     []worker
 }
 
@@ -101,6 +113,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	mux.Handle("/api/v1/", srv.ObserveAPI(a.apiRouter(o)))
 	mux.Handle("/", srv)
 	a.Handler = mux
+	a.readTimeout = o.ReadTimeout
+	if a.readTimeout <= 0 {
+		a.readTimeout = DefaultReadTimeout
+	}
 	a.workers = append(a.workers,
 		worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, st, o.Now, o.Logger) }},
 		worker{"token cache", func(ctx context.Context) { a.Tokens.Run(ctx) }},
@@ -158,12 +174,13 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 			ln.Close()
 			return fmt.Errorf("listen on BROKER_METRICS_ADDR %s: %w", a.metricsAddr, err)
 		}
-		ms := &http.Server{Handler: metricsOnly(a.metrics), ReadHeaderTimeout: 10 * time.Second}
+		ms := &http.Server{Handler: metricsOnly(a.metrics), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.readTimeout}
 		go ms.Serve(mln)
 		defer ms.Close()
 	}
-	hs := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	hs := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.readTimeout,
+		IdleTimeout: 120 * time.Second,
+		ErrorLog:    slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	for _, w := range a.workers {

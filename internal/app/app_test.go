@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -209,4 +210,84 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
 		t.Fatalf("metrics address: %d", resp.StatusCode)
 	}
+}
+
+// A request body sent one byte at a time is cut off at the read timeout:
+// the connection is not held forever (the review's trickle, one byte every
+// 2 s, was). A request sent in time is served as before, however long the
+// connection then stays open.
+func TestSlowBodyTimesOut(t *testing.T) {
+	cfg := testConfig(t, testdb.New(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const readTimeout = time.Second
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ReadTimeout: readTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan net.Addr, 1)
+	go a.Serve(ctx, cfg.ListenAddr, func(ad net.Addr) { addrc <- ad })
+	addr := (<-addrc).String()
+	for _, path := range []string{"/login", "/api/v1/admin/connections/x/test"} {
+		status, took := trickle(t, addr, path, 10*time.Second)
+		t.Logf("POST %s trickled: %q after %v (read timeout %v)", path, status, took.Round(time.Millisecond), readTimeout)
+		if status == "still open" || took > readTimeout+2*time.Second {
+			t.Fatalf("POST %s trickled: %q after %v", path, status, took)
+		}
+	}
+	// On one connection: a request, a pause longer than the read timeout, another.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	for i := range 2 {
+		if i == 1 {
+			time.Sleep(readTimeout + 500*time.Millisecond)
+		}
+		io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: "+addr+"\r\n\r\n")
+		res, err := http.ReadResponse(r, nil)
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d on a kept-alive connection: %v %v", i+1, res, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+}
+
+// trickle sends a POST whose body comes one byte every 100ms and returns
+// the status line the server answered with ("closed" if it hung up) and
+// when, or "still open" after limit.
+func trickle(t *testing.T, addr, path string, limit time.Duration) (string, time.Duration) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: "+addr+
+		"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan string, 1)
+	go func() {
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil && line == "" {
+			line = "closed"
+		}
+		answered <- strings.TrimSpace(line)
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for time.Since(start) < limit {
+		select {
+		case s := <-answered:
+			return s, time.Since(start)
+		case <-tick.C:
+			conn.Write([]byte("a"))
+		}
+	}
+	return "still open", time.Since(start)
 }
