@@ -103,10 +103,19 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	a.metrics = srv.Metrics()
+	// /metrics tells an outsider too much (traffic, errors, pool use): it is
+	// served on its own address, or with a bearer token, or not at all.
+	a.metrics = web.APIHeaders(srv.Metrics())
+	if cfg.MetricsToken != "" {
+		a.metrics = web.APIHeaders(web.RequireBearer(cfg.MetricsToken, srv.Metrics()))
+	}
 	a.metricsAddr = cfg.MetricsAddr
-	if cfg.MetricsAddr == "" {
+	switch {
+	case cfg.MetricsAddr != "":
+	case cfg.MetricsToken != "":
 		mux.Handle("/metrics", a.metrics)
+	default:
+		o.Logger.Info("metrics are off: set BROKER_METRICS_ADDR (e.g. 127.0.0.1:9090) or BROKER_METRICS_TOKEN to serve /metrics")
 	}
 	// The token API is the hot path: it has its own bearer-key auth and
 	// stays outside the browser middleware (sessions, cross-origin checks).

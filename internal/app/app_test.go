@@ -55,9 +55,10 @@ func TestServeIsReadyThenDrains(t *testing.T) {
 			t.Fatalf("%s = %d", path, resp.StatusCode)
 		}
 	}
+	// By default /metrics is nowhere: not on the public listener.
 	resp, err := http.Get(base + "/metrics")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/metrics: %v", err)
+	if err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("public /metrics by default: %v %v", resp.StatusCode, err)
 	}
 	resp.Body.Close()
 	cancel()
@@ -95,9 +96,12 @@ func TestUnreachableDatabaseIsOneClearLine(t *testing.T) {
 }
 
 // The token API lives outside the browser middleware but is still counted in
-// /metrics by route, and answers with a request ID.
+// /metrics by route, and answers with a request ID and the security headers
+// of a machine answer. With BROKER_METRICS_TOKEN, /metrics on the public
+// listener asks for it.
 func TestAPIRequestsAreObserved(t *testing.T) {
 	cfg := testConfig(t, testdb.New(t))
+	cfg.MetricsToken = strings.Repeat("m3tr1cs", 6)
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -113,12 +117,30 @@ func TestAPIRequestsAreObserved(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Request-ID") == "" {
 		t.Fatalf("status %d, request id %q", resp.StatusCode, resp.Header.Get("X-Request-ID"))
 	}
-	resp, err = http.Get(srv.URL + "/metrics")
+	wantMachineHeaders(t, "token API", resp)
+	for _, auth := range []string{"", "Bearer wrong", "Basic " + cfg.MetricsToken} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("/metrics with %q: %d, want 401", auth, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+cfg.MetricsToken)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	wantMachineHeaders(t, "/metrics", resp)
 	want := `broker_http_requests_total{method="GET",route="/api/v1/connections/{id}/token",status="4xx"} 1`
 	if !strings.Contains(string(body), want) {
 		t.Fatalf("/metrics lacks %s", want)
@@ -209,6 +231,19 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
 		t.Fatalf("metrics address: %d", resp.StatusCode)
+	}
+	wantMachineHeaders(t, "/metrics on its own address", resp)
+}
+
+// wantMachineHeaders: an answer for programs is never sniffed into HTML,
+// framed or cached.
+func wantMachineHeaders(t *testing.T, what string, resp *http.Response) {
+	t.Helper()
+	for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+		"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"} {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s: %s is %q, want %q", what, k, got, v)
+		}
 	}
 }
 
