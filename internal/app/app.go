@@ -77,9 +77,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
-		Demo:        cfg.Demo,
-		Ready:       newSchemaCheck(cfg.DatabaseURL, o.Now).ready,
-		FormActions: []string{cfg.LoginBase()},
+		Demo:  cfg.Demo,
+		Ready: newSchemaCheck(cfg.DatabaseURL, o.Now).ready,
 	}
 	if err := a.mountAreas(ctx, &deps, o); err != nil {
 		st.Close()
