@@ -185,7 +185,7 @@ func refusalEvent(err error) (store.StatusEvent, bool) {
 		return store.StatusEvent{}, false
 	}
 	status := map[oauth.Class]string{oauth.ClassReauth: "needs_reauth", oauth.ClassRestart: "needs_reauth",
-		oauth.ClassConsent: "consent_required", oauth.ClassConfig: "config_error"}[oe.Class()]
+		oauth.ClassConsent: "consent_required", oauth.ClassConfig: "config_error", oauth.ClassAdmin: "config_error"}[oe.Class()]
 	if status == "" {
 		return store.StatusEvent{}, false
 	}

@@ -69,7 +69,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{Store: st, logger: o.Logger}
-	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(),
+	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(), GraphResource: cfg.GraphResource(),
 		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
 		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
 	a.Tokens = tokens.New(st, a.Provider, tokens.Options{Now: o.Now, Logger: o.Logger})

@@ -145,6 +145,10 @@ func (c *Config) GraphBase() string {
 	return Clouds[c.MicrosoftCloud].Graph
 }
 
+// GraphResource is how scopes name Graph: the cloud's Graph host, never the
+// override (which only says where to send requests).
+func (c *Config) GraphResource() string { return Clouds[c.MicrosoftCloud].Graph }
+
 const keyHelp = "generate one with `broker keys generate`"
 
 func parseRing(v, name string, probs *Problems) *secrets.Ring {
