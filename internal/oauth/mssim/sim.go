@@ -59,15 +59,16 @@ type Sim struct {
 	lifeMu sync.RWMutex
 	life   Lifetimes
 
-	dir      *directory
-	keys     *signer
-	codes    shardMap[*authCode]
-	refresh  shardMap[*refreshToken]
-	access   shardMap[*accessToken]
-	flows    shardMap[*flow]
-	sessions shardMap[*session]
-	counts   *counters
-	faults   faults
+	dir       *directory
+	keys      *signer
+	codes     shardMap[*authCode]
+	refresh   shardMap[*refreshToken]
+	access    shardMap[*accessToken]
+	flows     shardMap[*flow]
+	sessions  shardMap[*session]
+	counts    *counters
+	faults    faults
+	appStates appStates // the broker app's disabled state (appstate.go)
 
 	login, graph, admin http.Handler
 }
