@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/brokerhq/broker/internal/secrets"
 )
@@ -36,7 +37,10 @@ type Config struct {
 	MicrosoftGraphURL     string
 	MicrosoftClientID     string
 	MicrosoftClientSecret string
-	Demo                  bool
+	// MicrosoftSecretExpiresAt is BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT:
+	// when set, the broker warns 30 and 7 days before the secret expires.
+	MicrosoftSecretExpiresAt *time.Time
+	Demo                     bool
 }
 
 // RedirectURL is where Microsoft sends people back to.
@@ -101,6 +105,13 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		for name, v := range map[string]string{"BROKER_MICROSOFT_LOGIN_URL": c.MicrosoftLoginURL, "BROKER_MICROSOFT_GRAPH_URL": c.MicrosoftGraphURL} {
 			if u, err := url.Parse(v); v != "" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
 				probs = append(probs, name+" must be an absolute http(s) URL")
+			}
+		}
+		if v := getenv("BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT"); v != "" {
+			if t, ok := parseExpiry(v); ok {
+				c.MicrosoftSecretExpiresAt = &t
+			} else {
+				probs = append(probs, "BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT must be a date (2027-06-30) or an RFC 3339 time, as the Azure portal shows under Certificates & secrets › Expires")
 			}
 		}
 		if c.MicrosoftClientID == "" && !need.Demo {
@@ -178,6 +189,17 @@ func readSecret(getenv Getenv, name string) (string, error) {
 		return "", fmt.Errorf("%s_FILE: cannot read %s: %w", name, file, errors.Unwrap(err))
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// parseExpiry reads a date (the end of that day, UTC) or an RFC 3339 time.
+func parseExpiry(v string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t.Add(24*time.Hour - time.Second), true
+	}
+	return time.Time{}, false
 }
 
 func or(v, def string) string {

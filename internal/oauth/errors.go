@@ -38,6 +38,10 @@ type Error struct {
 	CorrelationID string
 	RetryAfter    time.Duration
 	Network       bool // no answer at all
+	// BrokerApp: the broker's own app registration failed (its secret
+	// expired or is wrong, the app is disabled), not this connection; retry
+	// once an operator fixed it. Set by internal/apphealth, never by a parse.
+	BrokerApp bool
 }
 
 func (e *Error) Error() string {
@@ -95,7 +99,7 @@ var classBySubError = map[string]Class{
 // Class classifies the error as the reference table does: a known code
 // first, then the suberror, then error.
 func (e *Error) Class() Class {
-	if e.Network || e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus >= 500 {
+	if e.BrokerApp || e.Network || e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus >= 500 {
 		return ClassTransient
 	}
 	if len(e.ErrorCodes) > 0 {

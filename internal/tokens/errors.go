@@ -188,6 +188,11 @@ func unavailable(err error, retryAfter time.Duration) *Error {
 	if errors.As(err, &oe) {
 		e.AADSTS, e.TraceID, e.CorrelationID = oe.AADSTS(), oe.TraceID, oe.CorrelationID
 		switch {
+		case oe.BrokerApp:
+			// The broker's own app registration fails for every connection
+			// (internal/apphealth): the connection keeps its status, and an
+			// operator, not the caller, must act.
+			e.Detail = oe.Description + " Retry after the given delay."
 		case oe.Network:
 			e.Detail = "Microsoft's token endpoint did not answer (" + oe.Description + ")."
 		case oe.HTTPStatus == 429 || oe.Code == "temporarily_unavailable":

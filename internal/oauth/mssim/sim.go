@@ -64,16 +64,17 @@ type Sim struct {
 	lifeMu sync.RWMutex
 	life   Lifetimes
 
-	dir      *directory
-	keys     *signer
-	codes    shardMap[*authCode]
-	refresh  shardMap[*refreshToken]
-	access   shardMap[*accessToken]
-	flows    shardMap[*flow]
-	asserts  shardMap[*assertion]
-	sessions shardMap[*session]
-	counts   *counters
-	faults   faults
+	dir       *directory
+	keys      *signer
+	codes     shardMap[*authCode]
+	refresh   shardMap[*refreshToken]
+	access    shardMap[*accessToken]
+	flows     shardMap[*flow]
+	asserts   shardMap[*assertion]
+	sessions  shardMap[*session]
+	counts    *counters
+	faults    faults
+	appStates appStates // the broker app's disabled state (appstate.go)
 
 	login, graph, admin, msa, idp http.Handler
 }
