@@ -190,7 +190,7 @@ func conformance(t *testing.T) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
-			pattern := strings.TrimPrefix(chi.RouteContext(r.Context()).RoutePattern(), "/api/v1")
+			pattern := strings.Replace(strings.TrimPrefix(chi.RouteContext(r.Context()).RoutePattern(), "/api/v1"), "/*", "/{path}", 1)
 			op, documented := doc.Paths[pattern][strings.ToLower(r.Method)]
 			codes := doc.GenericCodes
 			if documented {

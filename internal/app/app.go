@@ -14,6 +14,7 @@ import (
 	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
@@ -39,6 +40,9 @@ type App struct {
 	Usage    *tokens.Usage
 	admin    *admin.Service
 	logger   *slog.Logger
+
+	graph      *graphproxy.Proxy // graph.go
+	graphAudit *graphproxy.Audit
 
 	metrics     http.Handler
 	metricsAddr string // BROKER_METRICS_ADDR: /metrics on its own listener, off the public one
@@ -80,6 +84,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Demo:        cfg.Demo,
 		Ready:       newSchemaCheck(cfg.DatabaseURL, o.Now).ready,
 		FormActions: []string{cfg.LoginBase()},
+		Registry:    web.NewRegistry(),
+	}
+	if err := a.newGraphProxy(o, deps.Registry); err != nil {
+		st.Close()
+		return nil, err
 	}
 	if err := a.mountAreas(ctx, &deps, o); err != nil {
 		st.Close()
@@ -106,6 +115,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		worker{"token cache", func(ctx context.Context) { a.Tokens.Run(ctx) }},
 		worker{"api keys", func(ctx context.Context) { a.Keys.Run(ctx) }},
 		worker{"token usage", func(ctx context.Context) { a.Usage.Run(ctx) }},
+		worker{"graph audit", func(ctx context.Context) { a.graphAudit.Run(ctx) }},
 		worker{"keep-alive", func(ctx context.Context) { a.Tokens.KeepAlive(tokens.KeepAliveOptions{}).Run(ctx) }},
 	)
 	return a, nil

@@ -68,6 +68,7 @@ type Sim struct {
 	sessions shardMap[*session]
 	counts   *counters
 	faults   faults
+	mail     mailState // graphmail.go
 
 	login, graph, admin http.Handler
 }
@@ -85,7 +86,7 @@ func New(opts Options) *Sim {
 	s.keys = newSigner(opts.SigningKey)
 	s.counts = newCounters()
 	s.login = s.loginRoutes()
-	s.graph = http.HandlerFunc(s.serveGraph)
+	s.graph = s.graphMail(http.HandlerFunc(s.serveGraph))
 	s.admin = s.adminRoutes()
 	return s
 }
