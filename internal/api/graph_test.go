@@ -26,7 +26,7 @@ func TestGraphProxyForwards(t *testing.T) {
 	}
 	var list struct {
 		Value    []struct{ ID, Subject string } `json:"value"`
-		NextLink string                          `json:"@odata.nextLink"`
+		NextLink string                         `json:"@odata.nextLink"`
 	}
 	if err := json.Unmarshal(body, &list); err != nil || len(list.Value) != 1 || list.Value[0].Subject == "" {
 		t.Fatalf("messages: %v %s", err, body)
