@@ -30,3 +30,4 @@ run: build
 
 bench: pg-ready
 	$(GO) run ./bench/tokenbench
+	$(GO) run ./bench/proxybench
