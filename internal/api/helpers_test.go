@@ -191,6 +191,9 @@ func conformance(t *testing.T) func(http.Handler) http.Handler {
 			rec := &recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
 			pattern := strings.Replace(strings.TrimPrefix(chi.RouteContext(r.Context()).RoutePattern(), "/api/v1"), "/*", "/{path}", 1)
+			if strings.HasSuffix(pattern, "/graph/{path}") && rec.code == "" {
+				return // Graph's own answer, passed through: the document's "default"
+			}
 			op, documented := doc.Paths[pattern][strings.ToLower(r.Method)]
 			codes := doc.GenericCodes
 			if documented {

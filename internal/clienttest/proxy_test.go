@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestHTTPClientStreams50MB(t *testing.T) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	base, peak := ms.HeapAlloc, ms.HeapAlloc
+	base, peak, allocBefore := ms.HeapAlloc, ms.HeapAlloc, ms.TotalAlloc
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -78,12 +79,14 @@ func TestHTTPClientStreams50MB(t *testing.T) {
 	resp.Body.Close()
 	close(stop)
 	<-done
+	runtime.ReadMemStats(&ms)
+	allocated := ms.TotalAlloc - allocBefore
 	if err != nil || resp.StatusCode != 200 || n != size || string(got.Sum(nil)) != string(want.Sum(nil)) {
 		t.Fatalf("download: %d, %d bytes, %v", resp.StatusCode, n, err)
 	}
 	growth := int64(peak) - int64(base)
-	t.Logf("50 MB through the client and the proxy in %v; peak heap growth %.2f MB", time.Since(start).Round(time.Millisecond),
-		float64(growth)/(1<<20))
+	t.Logf("50 MB through the client and the proxy in %v; peak heap growth %.2f MB; %.1f MB allocated in all (client, broker and Graph)",
+		time.Since(start).Round(time.Millisecond), float64(growth)/(1<<20), float64(allocated)/(1<<20))
 	if growth > 8<<20 {
 		t.Fatalf("heap grew %d bytes for a 50 MB download: something buffers", growth)
 	}
@@ -131,6 +134,19 @@ func TestHTTPClientThrottling(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("RetryThrottled: %d", resp.StatusCode)
+	}
+	// The broker's metrics saw both throttles and the two answers.
+	resp, err = http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`broker_graph_proxy_throttled_total{by="graph"} 2`, `broker_graph_proxy_requests_total{status="2xx"} 1`,
+		`broker_graph_proxy_requests_total{status="4xx"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

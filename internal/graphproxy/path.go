@@ -16,7 +16,9 @@ func cleanPath(escaped string) (unescaped string, ok bool) {
 	segs := strings.Split(escaped[1:], "/")
 	for i, seg := range segs {
 		v, err := url.PathUnescape(seg)
-		if err != nil || v == "." || v == ".." || strings.ContainsAny(v, "\\") ||
+		// An escaped slash or backslash would let one segment hide a
+		// climb ("me%2F..%2F..") that Graph may undo once it decodes.
+		if err != nil || v == "." || v == ".." || strings.ContainsAny(v, "/\\") ||
 			v == "" && i != len(segs)-1 || strings.ContainsRune(v, 0) {
 			return "", false
 		}

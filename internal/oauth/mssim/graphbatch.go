@@ -53,7 +53,9 @@ func (s *Sim) graphBatch(w http.ResponseWriter, r *http.Request) {
 	for _, br := range in.Requests {
 		// Each request needs an id unique in the batch, a method and a
 		// relative URL; a body needs a Content-Type header.
+		// Batches do not nest.
 		if br.ID == "" || seen[br.ID] || br.Method == "" || br.URL == "" || strings.Contains(br.URL, "://") ||
+			strings.HasPrefix(strings.ToLower(strings.TrimPrefix(br.URL, "/")), "$batch") ||
 			len(br.Body) > 0 && br.Headers["Content-Type"] == "" && br.Headers["content-type"] == "" {
 			s.writeGraphError(w, r, &graphErr{400, "BadRequest", "Invalid batch payload format."})
 			return
