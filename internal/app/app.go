@@ -15,6 +15,7 @@ import (
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/apphealth"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
@@ -44,6 +45,9 @@ type App struct {
 	Usage   *tokens.Usage
 	admin   *admin.Service
 	logger  *slog.Logger
+
+	graph      *graphproxy.Proxy // graph.go
+	graphAudit *graphproxy.Audit
 
 	metrics     http.Handler
 	metricsAddr string // BROKER_METRICS_ADDR: /metrics on its own listener, off the public one
@@ -94,6 +98,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := a.newGraphProxy(o, deps.Registry); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := a.mountAreas(ctx, &deps, o); err != nil {
 		st.Close()
 		return nil, err
@@ -119,6 +127,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		worker{"token cache", func(ctx context.Context) { a.Tokens.Run(ctx) }},
 		worker{"api keys", func(ctx context.Context) { a.Keys.Run(ctx) }},
 		worker{"token usage", func(ctx context.Context) { a.Usage.Run(ctx) }},
+		worker{"graph audit", func(ctx context.Context) { a.graphAudit.Run(ctx) }},
 		worker{"keep-alive", func(ctx context.Context) { a.Tokens.KeepAlive(tokens.KeepAliveOptions{}).Run(ctx) }},
 	)
 	return a, nil

@@ -41,6 +41,7 @@ type Config struct {
 	// when set, the broker warns 30 and 7 days before the secret expires.
 	MicrosoftSecretExpiresAt *time.Time
 	Demo                     bool
+	GraphProxy               GraphProxy // graphproxy.go
 }
 
 // RedirectURL is where Microsoft sends people back to.
@@ -89,6 +90,7 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("BROKER_LOG_LEVEL"), "info"))); err != nil {
 		probs = append(probs, "BROKER_LOG_LEVEL must be debug, info, warn or error")
 	}
+	c.GraphProxy = loadGraphProxy(getenv, &probs)
 	if need.Keys {
 		c.EncryptionKeys = parseRing(secret("BROKER_ENCRYPTION_KEYS"), "BROKER_ENCRYPTION_KEYS", &probs)
 	}

@@ -75,6 +75,7 @@ type Sim struct {
 	counts    *counters
 	faults    faults
 	appStates appStates // the broker app's disabled state (appstate.go)
+	mail      mailState // graphmail.go
 
 	login, graph, admin, msa, idp http.Handler
 }
@@ -94,7 +95,7 @@ func New(opts Options) *Sim {
 	s.keys = newSigner(opts.SigningKey)
 	s.counts = newCounters()
 	s.login = s.loginRoutes()
-	s.graph = http.HandlerFunc(s.serveGraph)
+	s.graph = s.graphMail(http.HandlerFunc(s.serveGraph))
 	s.admin = s.adminRoutes()
 	s.msa = s.msaRoutes()
 	s.idp = s.idpRoutes()
