@@ -41,6 +41,11 @@ type connectionJSON struct {
 	CreatedBy             string     `json:"created_by,omitempty"`
 	CreatedAt             time.Time  `json:"created_at"`
 	LastCaller            string     `json:"last_caller,omitempty"`
+	// Approval, in a tenant whose connections need it: serves no tokens
+	// until approved_at is set, whatever the status.
+	NeedsApproval bool       `json:"needs_approval,omitempty"`
+	ApprovedAt    *time.Time `json:"approved_at,omitempty"`
+	ApprovedBy    string     `json:"approved_by,omitempty"`
 }
 
 func toJSON(c store.Connection) connectionJSON {
@@ -54,7 +59,8 @@ func toJSON(c store.Connection) connectionJSON {
 		StatusCode: c.StatusCode, StatusTraceID: c.StatusTraceID, StatusChangedAt: c.StatusChangedAt,
 		RequestedScopes: nonNil(c.RequestedScopes), GrantedScopes: nonNil(c.GrantedScopes),
 		AccessTokenExpiresAt: c.AccessTokenExpiresAt, ClientSecretExpiresAt: c.ClientSecretExpiresAt,
-		LastRefreshAt: c.LastRefreshAt, LastUsedAt: c.LastUsedAt, CreatedBy: c.CreatedByEmail, CreatedAt: c.CreatedAt}
+		LastRefreshAt: c.LastRefreshAt, LastUsedAt: c.LastUsedAt, CreatedBy: c.CreatedByEmail, CreatedAt: c.CreatedAt,
+		NeedsApproval: c.NeedsApproval, ApprovedAt: c.ApprovedAt, ApprovedBy: c.ApprovedBy}
 }
 
 func nonNil(s []string) []string {

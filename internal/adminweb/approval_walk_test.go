@@ -2,6 +2,7 @@ package adminweb_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
@@ -154,6 +155,19 @@ func TestMemberCannotGetAroundApproval(t *testing.T) {
 	}
 	if ev := auditActions(t, s, s.Tenant.ID, code.ID); ev[0].Action != "connection.approved" || ev[0].ActorLabel != s.Admin.Email {
 		t.Fatalf("audit: %+v", ev[0])
+	}
+	adminKey := s.APIKey(t, s.Tenant.ID, "admin-script", true)
+	res := s.API(t, http.MethodGet, "/api/v1/admin/connections/"+code.ID, adminKey, "")
+	var detail struct {
+		Connection struct {
+			NeedsApproval bool       `json:"needs_approval"`
+			ApprovedAt    *time.Time `json:"approved_at"`
+			ApprovedBy    string     `json:"approved_by"`
+		} `json:"connection"`
+	}
+	if err := json.Unmarshal([]byte(res.Body), &detail); err != nil || !detail.Connection.NeedsApproval ||
+		detail.Connection.ApprovedAt == nil || detail.Connection.ApprovedBy != s.Admin.Email {
+		t.Fatalf("admin API detail: %v %s", err, res.Body)
 	}
 	// Approval lasts: a failure and a reconnect bring it back to active.
 	if err := s.Sim.RevokeUser(s.Demo.Alex.UPN); err != nil {

@@ -326,3 +326,12 @@ func trickle(t *testing.T, addr, path string, limit time.Duration) (string, time
 	}
 	return "still open", time.Since(start)
 }
+
+// bearer is a transport that sends token as a bearer token.
+type bearer string
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(b))
+	return http.DefaultTransport.RoundTrip(r)
+}

@@ -24,6 +24,7 @@ func TestBrokerAppConditionIsShown(t *testing.T) {
 	ms := httptest.NewServer(sim.Handler())
 	defer ms.Close()
 	cfg := testConfig(t, testdb.New(t))
+	cfg.MetricsToken = strings.Repeat("metrics!", 4) // /metrics is off the public listener without it
 	cfg.Demo, cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = true, ms.URL, ms.URL
 	cfg.MicrosoftClientID, cfg.MicrosoftClientSecret = mssim.DemoWebClientID, "the-old-secret"
 	mssim.SeedDemo(sim, mssim.DemoConfig{RedirectURIs: []string{cfg.RedirectURL()}})
@@ -82,7 +83,7 @@ func TestBrokerAppConditionIsShown(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "microsoft_app: failing AADSTS7000215 (secret_invalid)") {
 		t.Fatalf("/readyz: %d %q", status, body)
 	}
-	_, body = get(http.DefaultClient, "/metrics")
+	_, body = get(&http.Client{Transport: bearer(cfg.MetricsToken)}, "/metrics")
 	for _, want := range []string{"broker_microsoft_app_up 0",
 		`broker_microsoft_app_condition{code="AADSTS7000215",kind="secret_invalid"} 1`, "broker_microsoft_app_requests_total 1"} {
 		if !strings.Contains(body, want) {

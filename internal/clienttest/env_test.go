@@ -31,6 +31,9 @@ type env struct {
 	client  *brokerclient.Client
 }
 
+// metricsToken opens /metrics on the broker's listener (off by default).
+const metricsToken = "clienttest-metrics-token-0123456789"
+
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{ms: tokenstest.StartMicrosoft()}
@@ -38,7 +41,7 @@ func newEnv(t *testing.T) *env {
 	vars := map[string]string{"BROKER_DATABASE_URL": testdb.New(t), "BROKER_ENCRYPTION_KEYS": keys, "BROKER_SESSION_KEYS": keys,
 		"BROKER_MICROSOFT_CLIENT_ID": e.ms.Demo.WebApp.ClientID, "BROKER_MICROSOFT_CLIENT_SECRET": e.ms.Demo.WebApp.Secret,
 		"BROKER_MICROSOFT_LOGIN_URL": e.ms.Server.URL, "BROKER_MICROSOFT_GRAPH_URL": e.ms.Server.URL,
-		"BROKER_LISTEN_ADDR": "127.0.0.1:0"}
+		"BROKER_LISTEN_ADDR": "127.0.0.1:0", "BROKER_METRICS_TOKEN": metricsToken}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, config.Need{Keys: true, SessionKeys: true, Microsoft: true})
 	if err != nil {
 		t.Fatal(err)

@@ -272,7 +272,7 @@ func adminConsentReason(code string) string {
 // nothing. Anyone can send a browser here with an error text of their
 // choosing, so Microsoft's words are shown only to a session with a sign-in
 // under way (where they are most likely Microsoft's); others see the error
-// code when it is one OAuth defines, and no text.
+// code (an AADSTS number, or an error OAuth defines) and no text.
 func (s *Service) stateless(ctx context.Context, a Actor, signedIn bool, p CallbackParams) (Result, error) {
 	if p.Error == "" && strings.EqualFold(p.AdminConsent, "true") {
 		return Result{Kind: ResultForwardedConsent}, nil
@@ -287,15 +287,14 @@ func (s *Service) stateless(ctx context.Context, a Actor, signedIn bool, p Callb
 			return Result{}, fmt.Errorf("connections: callback without state: %w", err)
 		}
 	}
-	if !ours {
-		if oauthErrors[p.Error] {
-			prob.Code = p.Error
-		}
-		return Result{}, prob
+	if oauthErrors[p.Error] || ours {
+		prob.Code = p.Error
 	}
-	prob.Code, prob.Summary = p.Error, (&oauth.Error{Description: p.ErrorDescription}).Summary()
 	if n := aadstsPrefix(p.ErrorDescription); n != 0 {
-		prob.Code = fmt.Sprintf("AADSTS%d", n)
+		prob.Code = fmt.Sprintf("AADSTS%d", n) // a number: nothing to mislead with
+	}
+	if ours {
+		prob.Summary = (&oauth.Error{Description: p.ErrorDescription}).Summary()
 	}
 	return Result{}, prob
 }
