@@ -112,6 +112,7 @@ func requestedScopes(raw string, g *grant, ap *app, code bool) (scopeSet, *aadEr
 		return g.scopes, nil
 	}
 	p := parseScopes(raw)
+	p.set = forAccount(g.user, p.set) // what a personal account cannot have is left out, as at sign-in (msa.go)
 	switch {
 	case p.badRes != "":
 		return 0, errResourceNotFound(p.badRes, g.user.tenant.name)

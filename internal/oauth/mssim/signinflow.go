@@ -63,6 +63,7 @@ func (s *Sim) signedIn(w http.ResponseWriter, r *http.Request, f *flow, u *user)
 
 	f.mu.Lock()
 	f.user, f.sess = u, sess
+	f.scopes = forAccount(u, f.scopes) // personal accounts: no .Shared (msa.go)
 	f.mu.Unlock()
 	if f.kind == flowAdminConsent {
 		s.afterAdminSignIn(w, r, f, u)
@@ -156,6 +157,7 @@ func (s *Sim) silent(w http.ResponseWriter, r *http.Request, f *flow, hint strin
 		return
 	}
 	u := sess.user
+	f.scopes = forAccount(u, f.scopes) // the flow is not shared yet: no lock needed
 	if e := checkAccount(f.app, f.auth, u); e != nil {
 		e.err = "interaction_required"
 		s.redirectError(w, r, f, e)
