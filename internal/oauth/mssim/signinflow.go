@@ -56,6 +56,10 @@ func (s *Sim) serveLogin(w http.ResponseWriter, r *http.Request) {
 // signedIn records a sign-in on the host that did it (a session cookie for
 // prompt=none) and moves on to consent or admin consent.
 func (s *Sim) signedIn(w http.ResponseWriter, r *http.Request, f *flow, u *user) {
+	if e := caError(u); e != nil { // Conditional Access: Entra's own page, no redirect (conditional.go)
+		s.showError(w, r, e)
+		return
+	}
 	sess := &session{user: u, authSeq: s.seq.Add(1), authTime: s.Now()}
 	sid := newToken("", 24)
 	s.sessions.put(sid, sess, sess.authTime.UnixNano())
@@ -164,9 +168,10 @@ func (s *Sim) silent(w http.ResponseWriter, r *http.Request, f *flow, hint strin
 		return
 	}
 	if e := s.checkUserGrant(u, sess.authSeq, sess.authTime); e != nil {
-		if e.code == 50076 {
+		switch e.code {
+		case 50076, 53003, 530003:
 			e.err = "interaction_required"
-		} else {
+		default:
 			e = newErr(400, "login_required", 50133, "Session is invalid due to expiration or recent password change.")
 		}
 		s.redirectError(w, r, f, e)

@@ -48,6 +48,7 @@ type stateUser struct {
 	User
 	RevokedSeq, ExpiredSeq, MFASeq, RevokedAt int64
 	MFAInteraction                            bool
+	CA                                        int32
 }
 
 type stateSecret struct {
@@ -157,7 +158,7 @@ func (s *Sim) snapshot() (*stateFile, error) {
 		}
 		seen[u] = true
 		st.Users = append(st.Users, stateUser{User: u.User, RevokedSeq: u.revokedSeq.Load(), ExpiredSeq: u.expiredSeq.Load(),
-			MFASeq: u.mfaSeq.Load(), RevokedAt: u.revokedAt.Load(), MFAInteraction: u.mfaInteraction.Load()})
+			MFASeq: u.mfaSeq.Load(), RevokedAt: u.revokedAt.Load(), MFAInteraction: u.mfaInteraction.Load(), CA: u.ca.Load()})
 	}
 	for _, a := range d.apps {
 		sa := stateApp{App: App{ClientID: a.clientID, Name: a.name, HomeTenant: a.home.id, Audience: a.audience,
@@ -266,6 +267,7 @@ func (s *Sim) restore(st *stateFile) error {
 		u.mfaSeq.Store(su.MFASeq)
 		u.revokedAt.Store(su.RevokedAt)
 		u.mfaInteraction.Store(su.MFAInteraction)
+		u.ca.Store(su.CA)
 	}
 	for _, sa := range st.Apps {
 		app := sa.App
