@@ -51,7 +51,7 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	if base == "" {
 		state := demoStatePath(*simState, getenv)
 		sim, err := mssim.Start(mssim.ServeConfig{Addr: *simAddr, MSAAddr: *msaAddr, IdPAddr: *idpAddr,
-			StatePath: state, RedirectURIs: []string{cfg.RedirectURL()}})
+			StatePath: state, Cloud: cfg.MicrosoftCloud, RedirectURIs: []string{cfg.RedirectURL()}})
 		if err != nil {
 			return fmt.Errorf("start the simulated Microsoft platform: %w", err)
 		}

@@ -31,6 +31,8 @@ type ServeConfig struct {
 	// SaveEvery and at stop, so a restart breaks no connection.
 	StatePath string
 	SaveEvery time.Duration // default 10 seconds
+	// Cloud is Options.Cloud: "global" (default), "usgov", "usgov-dod", "china".
+	Cloud string
 	// RefreshInactive overrides the refresh tokens' inactivity window
 	// (default 90 days), e.g. 10m to watch keep-alive matter in a demo.
 	RefreshInactive time.Duration
@@ -61,6 +63,9 @@ type Process struct {
 // Start listens on the configured addresses, loads the state file if there
 // is one (else seeds the demo directory), and serves until Stop.
 func Start(cfg ServeConfig) (*Process, error) {
+	if _, err := CloudGraphResource(cfg.Cloud); err != nil {
+		return nil, err
+	}
 	p := &Process{cfg: cfg, errc: make(chan error, 3), stop: make(chan struct{}), saved: make(chan struct{})}
 	var lns []net.Listener
 	closeAll := func() {
@@ -83,7 +88,7 @@ func Start(cfg ServeConfig) (*Process, error) {
 	if p.LoginURL, err = listen(cfg.Addr, cfg.BaseURL); err != nil {
 		return nil, err
 	}
-	opts := Options{BaseURL: strings.TrimSuffix(cfg.BaseURL, "/")}
+	opts := Options{BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"), Cloud: cfg.Cloud}
 	for _, h := range []struct {
 		addr, public string
 		url, opt     *string
@@ -228,7 +233,8 @@ func printBanner(out io.Writer, proc *Process) {
 	p("  authority host\t%s\t(e.g. %s/common/oauth2/v2.0/authorize)", base, base)
 	p("  Microsoft account host\t%s\t(login.live.com: personal accounts sign in here)", proc.MSAURL)
 	p("  federated IdP host\t%s\t(Northwind's AD FS: %s accounts sign in here)", proc.IdPURL, DemoNorthwindFederatedDomain)
-	p("  Graph base\t%s/v1.0", base)
+	res, _ := CloudGraphResource(proc.cfg.Cloud)
+	p("  Graph base\t%s/v1.0\t(scopes name %s)", base, res)
 	p("  control API\t%s/_sim/", base)
 	if proc.cfg.StatePath != "" {
 		state := "new"

@@ -138,7 +138,7 @@ func (s *Sim) serveConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	var ticked scopeSet
 	for _, v := range r.PostForm["scope"] {
-		ticked |= parseScopes(v).set
+		ticked |= s.parse(v).set
 	}
 	ticked &= ask
 	granted := f.scopes&^ask | ticked
