@@ -70,16 +70,18 @@ type Sim struct {
 
 	graphRes string // this cloud's Graph resource identifier
 
-	dir      *directory
-	keys     *signer
-	codes    shardMap[*authCode]
-	refresh  shardMap[*refreshToken]
-	access   shardMap[*accessToken]
-	flows    shardMap[*flow]
-	asserts  shardMap[*assertion]
-	sessions shardMap[*session]
-	counts   *counters
-	faults   faults
+	dir       *directory
+	keys      *signer
+	codes     shardMap[*authCode]
+	refresh   shardMap[*refreshToken]
+	access    shardMap[*accessToken]
+	flows     shardMap[*flow]
+	asserts   shardMap[*assertion]
+	sessions  shardMap[*session]
+	counts    *counters
+	faults    faults
+	appStates appStates // the broker app's disabled state (appstate.go)
+	mail      mailState // graphmail.go
 
 	login, graph, admin, msa, idp http.Handler
 }
@@ -104,7 +106,7 @@ func New(opts Options) *Sim {
 	s.keys = newSigner(opts.SigningKey)
 	s.counts = newCounters()
 	s.login = s.loginRoutes()
-	s.graph = http.HandlerFunc(s.serveGraph)
+	s.graph = s.graphMail(http.HandlerFunc(s.serveGraph))
 	s.admin = s.adminRoutes()
 	s.msa = s.msaRoutes()
 	s.idp = s.idpRoutes()
