@@ -21,6 +21,7 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	fs := newFlags("demo", s)
 	simURL := fs.String("microsoft-url", "", "use a simulation already running at this URL (default: start one on 127.0.0.1:8081)")
 	simAddr := fs.String("microsoft-addr", "127.0.0.1:8081", "where to start the in-process simulation")
+	noMigrate := fs.Bool("no-migrate", false, "do not migrate (the operator ran `broker migrate up`); refuse an old schema")
 	if err := fs.Parse(args); err != nil {
 		return errUsageShown
 	}
@@ -58,7 +59,7 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	}
 	cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = base, base
 
-	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log})
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log, NoMigrate: *noMigrate})
 	if err != nil {
 		return err
 	}
