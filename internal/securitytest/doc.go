@@ -8,6 +8,7 @@
 //	headers_test.go     security headers, cookie flags, cross-origin form posts refused
 //	limits_test.go      oversized bodies refused, slow headers cut off
 //	secrets_test.go     no known secret in a raw dump of the database or in debug logs
+//	fuzztargets_test.go every fuzz target runs under `make fuzz`
 //
 // Every test runs the whole broker (app.New, as `broker serve` builds it) on
 // a real listener, against real Postgres in the least-privilege deployment

@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -206,18 +208,22 @@ func newConnectionForm(name, project string) url.Values {
 }
 
 // toMicrosoft plays the person at the simulated Microsoft pages from the
-// broker's redirect and returns the callback URL Microsoft sends them to.
+// broker's hand-off page (a 200 that moves the browser on, see
+// connweb/handoff.go) and returns the callback URL Microsoft sends them to.
 func (c *client) toMicrosoft(res response, account string) string {
 	c.t.Helper()
-	if res.StatusCode != http.StatusSeeOther {
-		c.t.Fatalf("want a redirect to Microsoft, got %d\n%s", res.StatusCode, res.Body)
+	m := reHandoff.FindStringSubmatch(res.Body)
+	if res.StatusCode != http.StatusOK || m == nil {
+		c.t.Fatalf("want the hand-off page to Microsoft, got %d\n%.600s", res.StatusCode, res.Body)
 	}
-	back, err := mssim.SignIn(context.Background(), &http.Client{}, res.Header.Get("Location"), account, mssim.SignInOptions{})
+	back, err := mssim.SignIn(context.Background(), &http.Client{}, html.UnescapeString(m[1]), account, mssim.SignInOptions{})
 	if err != nil {
 		c.t.Fatalf("at Microsoft as %s: %v", account, err)
 	}
 	return back.String()
 }
+
+var reHandoff = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]+)">`)
 
 func wantStatus(t *testing.T, res response, want int) {
 	t.Helper()
