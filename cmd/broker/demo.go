@@ -25,6 +25,7 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	msaAddr := fs.String("microsoft-msa-addr", "127.0.0.1:8082", "its Microsoft account host (personal accounts sign in there)")
 	idpAddr := fs.String("microsoft-idp-addr", "127.0.0.1:8083", "its federated identity provider (Northwind's accounts sign in there)")
 	simState := fs.String("microsoft-state", "", "the simulation's state file, so a restart breaks no connection (default: $BROKER_DEMO_MICROSOFT_STATE, else demo-microsoft-state.json in the user cache directory)")
+	noMigrate := fs.Bool("no-migrate", false, "do not migrate (the operator ran `broker migrate up`); refuse an old schema")
 	if err := fs.Parse(args); err != nil {
 		return errUsageShown
 	}
@@ -68,7 +69,7 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	}
 	cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = base, base
 
-	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log})
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log, NoMigrate: *noMigrate})
 	if err != nil {
 		return err
 	}

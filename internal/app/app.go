@@ -82,12 +82,18 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = oauth.NewHTTPClient()
 	}
-	if err := migrateOrCheck(ctx, cfg.DatabaseURL, o.NoMigrate, o.Logger); err != nil {
+	if err := migrateOrCheck(ctx, cfg, o.NoMigrate, o.Logger); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now})
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now, SystemURL: cfg.SystemDatabaseURL})
 	if err != nil {
-		return nil, err
+		return nil, dbUnreachable(err)
+	}
+	if o.NoMigrate {
+		if err := checkSchema(ctx, st); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	a := &App{Store: st, logger: o.Logger}
 	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(), GraphResource: cfg.GraphResource(),
@@ -101,7 +107,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
 		Demo:        cfg.Demo,
-		Ready:       newSchemaCheck(cfg.DatabaseURL, o.Now).ready,
+		Ready:       newSchemaCheck(st, o.Now).ready,
 		Registry:    web.NewRegistry(),
 		Notices:     a.notices,
 		ReadyDetail: func() []string { return []string{a.Health.Detail()} },
@@ -158,31 +164,39 @@ func New(ctx context.Context, o Options) (*App, error) {
 	return a, nil
 }
 
-func migrateOrCheck(ctx context.Context, url string, noMigrate bool, log *slog.Logger) error {
-	if err := store.CheckReachable(ctx, url); err != nil {
+// migrateOrCheck migrates with the owner's URL (BROKER_MIGRATE_DATABASE_URL,
+// else BROKER_DATABASE_URL) unless told not to; then only reachability is
+// checked here, and the schema by checkSchema as the runtime login.
+func migrateOrCheck(ctx context.Context, cfg *config.Config, noMigrate bool, log *slog.Logger) error {
+	if err := store.CheckReachable(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	m, err := store.NewMigrator(url)
+	if noMigrate {
+		return nil
+	}
+	m, err := store.NewMigrator(cfg.MigrateURL())
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if noMigrate {
-		ok, err := m.Current(ctx)
-		if err != nil {
-			return dbUnreachable(err)
-		}
-		if !ok {
-			return errors.New("the database schema is older than this binary; run `broker migrate up` or start without --no-migrate")
-		}
-		return nil
-	}
 	n, err := m.Up(ctx)
 	if err != nil {
 		return dbUnreachable(err)
 	}
 	if n > 0 {
 		log.Info("schema migrated", "applied", n)
+	}
+	return nil
+}
+
+// checkSchema refuses a schema older than the binary (serve --no-migrate).
+func checkSchema(ctx context.Context, st *store.Store) error {
+	ok, err := st.SchemaCurrent(ctx)
+	if err != nil {
+		return dbUnreachable(err)
+	}
+	if !ok {
+		return errors.New("the database schema is older than this binary; run `broker migrate up` or start without --no-migrate")
 	}
 	return nil
 }
