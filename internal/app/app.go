@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/brokerhq/broker/internal/admin"
@@ -43,7 +44,15 @@ type App struct {
 	metrics     http.Handler
 	metricsAddr string // BROKER_METRICS_ADDR: /metrics on its own listener, off the public one
 	workers     []worker
+
+	background    *store.Store  // the background workers' pool
+	shutdownDelay time.Duration // BROKER_SHUTDOWN_DELAY: /readyz 503 before the listener stops
+	draining      atomic.Bool
 }
+
+// backgroundConns sizes the workers' pool: two keep-alive claims and
+// housekeeping at once.
+const backgroundConns = 3
 
 // worker is a background loop that stops when its context ends.
 type worker struct {
@@ -64,30 +73,38 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := migrateOrCheck(ctx, cfg.DatabaseURL, o.NoMigrate, o.Logger); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now})
+	// Pools by purpose: requests (sized by BROKER_DATABASE_MAX_CONNS) and
+	// background workers (keep-alive scans, housekeeping) apart, so neither
+	// can take the other's connections; /readyz pings on one of its own.
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now, MaxConns: int32(cfg.DatabaseMaxConns)})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Store: st, logger: o.Logger}
+	bg, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now, MaxConns: backgroundConns})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a := &App{Store: st, background: bg, logger: o.Logger, shutdownDelay: cfg.ShutdownDelay}
 	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(),
 		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
 		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
-	a.Tokens = tokens.New(st, a.Provider, tokens.Options{Now: o.Now, Logger: o.Logger})
+	a.Tokens = tokens.New(st, a.Provider, tokens.Options{Now: o.Now, Logger: o.Logger, MaxRefreshes: cfg.RefreshMaxInFlight})
 	a.Keys = apikeys.NewVerifier(st, apikeys.Options{Now: o.Now, Logger: o.Logger, Rate: 2000, Burst: 200})
 	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
 		Demo:        cfg.Demo,
-		Ready:       newSchemaCheck(cfg.DatabaseURL, o.Now).ready,
+		Ready:       a.ready(newSchemaCheck(cfg.DatabaseURL, o.Now).ready),
 		FormActions: []string{cfg.LoginBase()},
 	}
 	if err := a.mountAreas(ctx, &deps, o); err != nil {
-		st.Close()
+		a.Close()
 		return nil, err
 	}
 	srv, err := web.New(deps)
 	if err != nil {
-		st.Close()
+		a.Close()
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -102,11 +119,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	mux.Handle("/", srv)
 	a.Handler = mux
 	a.workers = append(a.workers,
-		worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, st, o.Now, o.Logger) }},
+		worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, bg, o.Now, o.Logger) }},
 		worker{"token cache", func(ctx context.Context) { a.Tokens.Run(ctx) }},
 		worker{"api keys", func(ctx context.Context) { a.Keys.Run(ctx) }},
 		worker{"token usage", func(ctx context.Context) { a.Usage.Run(ctx) }},
-		worker{"keep-alive", func(ctx context.Context) { a.Tokens.KeepAlive(tokens.KeepAliveOptions{}).Run(ctx) }},
+		worker{"keep-alive", func(ctx context.Context) { a.Tokens.KeepAlive(tokens.KeepAliveOptions{Store: bg}).Run(ctx) }},
 	)
 	return a, nil
 }
@@ -183,6 +200,13 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 		return err
 	case <-ctx.Done():
 	}
+	// Not ready first, still serving: load balancers see /readyz turn 503
+	// and stop sending before the listener closes.
+	a.draining.Store(true)
+	if a.shutdownDelay > 0 {
+		a.logger.Info("shutting down: /readyz answers 503", "delay", a.shutdownDelay)
+		time.Sleep(a.shutdownDelay)
+	}
 	a.logger.Info("shutting down: draining requests")
 	drainCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -198,13 +222,16 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 			a.logger.Warn("a worker did not stop in time")
 		}
 	}
-	a.Store.Close()
+	a.Close()
 	a.logger.Info("stopped")
 	return nil
 }
 
 // Close releases what New opened, for callers that never Serve.
-func (a *App) Close() { a.Store.Close() }
+func (a *App) Close() {
+	a.Store.Close()
+	a.background.Close()
+}
 
 // housekeeping deletes expired sessions and OAuth flows.
 func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, log *slog.Logger) {

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/brokerhq/broker/internal/secrets"
 )
@@ -19,11 +21,23 @@ const (
 	DefaultDatabaseURL = "postgres://postgres:postgres@localhost:5432/broker?sslmode=disable"
 	DefaultListenAddr  = ":8080"
 	DefaultPublicURL   = "http://localhost:8080"
+	// DefaultDatabaseMaxConns sizes the request path's pool. Refreshes hold
+	// no connection while Microsoft answers, so requests need few; the
+	// background workers and /readyz have small pools of their own.
+	DefaultDatabaseMaxConns = 16
+	// DefaultRefreshMaxInFlight bounds requests to Microsoft per replica.
+	DefaultRefreshMaxInFlight = 32
+	// DefaultShutdownDelay is how long /readyz answers 503 before the
+	// listener stops, so load balancers take the replica out first.
+	DefaultShutdownDelay = 5 * time.Second
 )
 
 // Config is the broker's configuration.
 type Config struct {
 	DatabaseURL           string
+	DatabaseMaxConns      int           // BROKER_DATABASE_MAX_CONNS
+	RefreshMaxInFlight    int           // BROKER_REFRESH_MAX_IN_FLIGHT
+	ShutdownDelay         time.Duration // BROKER_SHUTDOWN_DELAY
 	ListenAddr            string
 	MetricsAddr           string // BROKER_METRICS_ADDR; empty: /metrics on ListenAddr
 	PublicURL             string
@@ -72,6 +86,16 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		MicrosoftCloud:    or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
 		MicrosoftLoginURL: strings.TrimRight(getenv("BROKER_MICROSOFT_LOGIN_URL"), "/"),
 		MicrosoftGraphURL: strings.TrimRight(getenv("BROKER_MICROSOFT_GRAPH_URL"), "/"),
+	}
+	c.DatabaseMaxConns = intVar(getenv, "BROKER_DATABASE_MAX_CONNS", DefaultDatabaseMaxConns, 2, 1000, &probs)
+	c.RefreshMaxInFlight = intVar(getenv, "BROKER_REFRESH_MAX_IN_FLIGHT", DefaultRefreshMaxInFlight, 1, 10000, &probs)
+	c.ShutdownDelay = DefaultShutdownDelay
+	if v := getenv("BROKER_SHUTDOWN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			probs = append(probs, "BROKER_SHUTDOWN_DELAY must be a duration from 0s to 5m, e.g. 5s")
+		}
+		c.ShutdownDelay = d
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		probs = append(probs, "BROKER_DATABASE_URL must be a postgres:// URL")
@@ -174,6 +198,20 @@ func readSecret(getenv Getenv, name string) (string, error) {
 		return "", fmt.Errorf("%s_FILE: cannot read %s: %w", name, file, errors.Unwrap(err))
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// intVar reads a whole number in [lo, hi], or def when unset.
+func intVar(getenv Getenv, name string, def, lo, hi int, probs *Problems) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		*probs = append(*probs, fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi))
+		return def
+	}
+	return n
 }
 
 func or(v, def string) string {

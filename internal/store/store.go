@@ -34,13 +34,16 @@ var (
 // Store is the broker's Postgres store.
 type Store struct {
 	pool *pgxpool.Pool
-	ring *secrets.Ring
-	now  func() time.Time
+	// health is one connection of its own for Ping, so /readyz reports the
+	// database as it is, not the main pool as busy.
+	health *pgxpool.Pool
+	ring   *secrets.Ring
+	now    func() time.Time
 }
 
 // Options tune Open.
 type Options struct {
-	MaxConns int32
+	MaxConns int32 // 0: pgx's default, max(4, CPUs)
 	Now      func() time.Time
 }
 
@@ -61,18 +64,29 @@ func Open(ctx context.Context, databaseURL string, ring *secrets.Ring, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("store: open pool: %w", err)
 	}
+	hcfg := cfg.Copy()
+	hcfg.MaxConns, hcfg.MinConns = 1, 0
+	health, err := pgxpool.NewWithConfig(ctx, hcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: open pool: %w", err)
+	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{pool: pool, ring: ring, now: now}, nil
+	return &Store{pool: pool, health: health, ring: ring, now: now}, nil
 }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+// Ping checks that the database answers, on a connection of its own: a
+// main pool busy to its limit is not a database that does not answer.
+func (s *Store) Ping(ctx context.Context) error { return s.health.Ping(ctx) }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes the pools.
+func (s *Store) Close() {
+	s.pool.Close()
+	s.health.Close()
+}
 
 // Pool exposes the pool's statistics for metrics.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
