@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/testdb"

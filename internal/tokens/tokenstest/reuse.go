@@ -28,9 +28,9 @@ type ReuseGuard struct {
 	next    http.Handler
 	mu      sync.Mutex
 	chainOf map[string]string // refresh token → the first token of its chain
-	used    map[string]bool // redeemed: Microsoft answered with new tokens
-	sent    map[string]bool // presented, no answer yet
-	revoked map[string]bool // chain → revoked
+	used    map[string]bool   // redeemed: Microsoft answered with new tokens
+	sent    map[string]bool   // presented, no answer yet
+	revoked map[string]bool   // chain → revoked
 	Reuses  atomic.Int64
 }
 
