@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/broker
 
-.PHONY: test lint build run bench pg-ready
+.PHONY: test lint build run bench bench-faults pg-ready
 
 test: pg-ready
 	$(GO) test -race -count=1 ./...
@@ -28,3 +28,8 @@ run: build
 
 bench: pg-ready
 	$(GO) run ./bench/tokenbench
+
+# The four faults of issue 10 replayed: slow Microsoft, rolling key rotation,
+# back-off, Postgres outage (docs/benchmarks.md).
+bench-faults: pg-ready
+	$(GO) run ./bench/tokenbench -faults

@@ -25,25 +25,38 @@ type Outage struct {
 // new Outage on 127.0.0.1, and the Outage. It closes with the test.
 func WithOutage(t testing.TB, dbURL string) (string, *Outage) {
 	t.Helper()
-	u, err := url.Parse(dbURL)
+	proxied, o, err := NewOutage(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(o.Close)
+	return proxied, o
+}
+
+// NewOutage is WithOutage for callers without a test (the benchmark);
+// Close it when done.
+func NewOutage(dbURL string) (string, *Outage, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "", nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	o := &Outage{ln: ln, target: u.Host, conns: map[net.Conn]bool{}}
 	if u.Port() == "" {
 		o.target = net.JoinHostPort(u.Hostname(), "5432")
 	}
 	go o.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		o.Cut()
-	})
 	u.Host = ln.Addr().String()
-	return u.String(), o
+	return u.String(), o, nil
+}
+
+// Close stops the proxy and resets its connections.
+func (o *Outage) Close() {
+	o.ln.Close()
+	o.Cut()
 }
 
 // Cut resets every open connection and refuses new ones until Restore.

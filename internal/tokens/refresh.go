@@ -125,6 +125,12 @@ func (s *Service) refreshAhead(e *entry) {
 	}()
 }
 
+// inlineWait is the longest back-off window a flight waits out for its
+// callers before trying again (a blip); a longer one is answered at once
+// with its Retry-After, so callers are not held for a wait they can spend
+// elsewhere.
+const inlineWait = time.Second
+
 // Waiters poll the claim while another replica holds the lease.
 const (
 	pollFirst = 25 * time.Millisecond
@@ -178,7 +184,7 @@ func (s *Service) refresh(tenantID, connID string, p plan) flightResult {
 			// A transient failure recorded its window: wait it out if short,
 			// else answer now with Microsoft's details and the real wait.
 			deadline, _ := ctx.Deadline()
-			if wait := res.err.RetryAfter; wait > s.opts.BackoffMax || time.Until(deadline) < wait || !sleep(ctx, wait) {
+			if wait := res.err.RetryAfter; wait > inlineWait || time.Until(deadline) < wait || !sleep(ctx, wait) {
 				return res
 			}
 		case d.refresh: // another replica holds the lease: wait for its outcome
@@ -192,7 +198,7 @@ func (s *Service) refresh(tenantID, connID string, p plan) flightResult {
 			s.put(have)
 			wait := have.notBefore.Sub(now)
 			deadline, _ := ctx.Deadline()
-			if attempts >= s.opts.MaxAttempts || wait > s.opts.BackoffMax || time.Until(deadline) < wait {
+			if attempts >= s.opts.MaxAttempts || wait > inlineWait || time.Until(deadline) < wait {
 				return flightResult{e: have, err: d.err}
 			}
 			if !sleep(ctx, wait) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,19 +58,25 @@ func TestRollingKeyRotationHasNoErrors(t *testing.T) {
 		conns = append(conns, e.conn(t, tokenstest.Conn{Name: "mailbox-" + string(rune('a'+i))}).ID)
 	}
 	opts := tokens.Options{ForceCooldown: 50 * time.Millisecond, PollInterval: 50 * time.Millisecond}
+	// A replica drains its callers before it stops, as the server does.
+	type replica struct {
+		svc      *tokens.Service
+		st       *store.Store
+		inFlight sync.WaitGroup
+	}
 	var mu sync.RWMutex
-	replicas := make([]*tokens.Service, 3)
-	stores := make([]*store.Store, 3)
+	replicas := make([]*replica, 3)
 	roll := func(ring string) {
 		for i := range replicas {
 			svc, st := e.replicaRing(t, ring, opts)
 			mu.Lock()
-			old, oldStore := replicas[i], stores[i]
-			replicas[i], stores[i] = svc, st
+			old := replicas[i]
+			replicas[i] = &replica{svc: svc, st: st}
 			mu.Unlock()
 			if old != nil {
-				old.Close()
-				oldStore.Close()
+				old.inFlight.Wait()
+				old.svc.Close()
+				old.st.Close()
 			}
 			time.Sleep(150 * time.Millisecond) // load runs on the mixed fleet
 		}
@@ -82,9 +89,11 @@ func TestRollingKeyRotationHasNoErrors(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
 				mu.RLock()
-				svc := replicas[(w+i)%3]
+				r := replicas[rand.N(3)] // any replica, any connection
+				r.inFlight.Add(1)
 				mu.RUnlock()
-				tok, err := svc.Token(ctx, e.tenant.ID, conns[(w+i)%len(conns)], tokens.Request{ForceRefresh: i%4 == 0, Wait: 5 * time.Second})
+				tok, err := r.svc.Token(ctx, e.tenant.ID, conns[rand.N(len(conns))], tokens.Request{ForceRefresh: i%4 == 0, Wait: 5 * time.Second})
+				r.inFlight.Done()
 				if ctx.Err() != nil {
 					return
 				}
@@ -106,7 +115,7 @@ func TestRollingKeyRotationHasNoErrors(t *testing.T) {
 	roll(newKey + "," + testdb.EncryptionKeys)
 	// 3. keys rotate re-seals the rest under it, online.
 	mu.RLock()
-	st := stores[0]
+	st := replicas[0].st
 	mu.RUnlock()
 	for {
 		n, err := st.RotateBatch(context.Background(), 100)

@@ -90,8 +90,8 @@ type Options struct {
 	// BackoffBase and BackoffMax shape the back-off window recorded after a
 	// transient failure without Retry-After: exponential in the failures in
 	// a row, capped, with equal jitter (200ms, 5s). A flight waits out a
-	// window no longer than BackoffMax and tries again; a longer one is
-	// answered at once with its Retry-After.
+	// window of up to a second and tries again; a longer one is answered at
+	// once with its Retry-After.
 	MaxAttempts             int
 	BackoffBase, BackoffMax time.Duration
 	// MaxRefreshes bounds the requests to Microsoft in flight from this
