@@ -75,7 +75,8 @@ func (s *Service) test(ctx context.Context, v Viewer, c store.Connection, in Inp
 		})
 		switch {
 		case err == nil:
-			res.Recovered, res.Status = true, updated.Status
+			// An unapproved connection works again but still awaits approval.
+			res.Recovered, res.Status = updated.Status == "active", updated.Status
 			s.Tokens.Invalidate(c.ID)
 		case !errors.Is(err, errChanged):
 			s.Logger.ErrorContext(ctx, "marking a tested connection active", "connection", c.ID, "err", err)

@@ -86,7 +86,6 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
 		Demo:        cfg.Demo,
 		Ready:       newSchemaCheck(cfg.DatabaseURL, o.Now).ready,
-		FormActions: []string{cfg.LoginBase()},
 		Registry:    web.NewRegistry(),
 		Notices:     a.notices,
 		ReadyDetail: func() []string { return []string{a.Health.Detail()} },

@@ -65,6 +65,10 @@ func servable(status string) bool { return status == "active" || status == "secr
 // trace ID as recorded when the refresh failed.
 func statusError(c *store.Connection) *Error {
 	e := &Error{Status: c.Status, AADSTS: c.StatusCode, TraceID: c.StatusTraceID}
+	if c.Unapproved() && c.Status != "disabled" { // approval is owed whatever the status says
+		e.Code, e.Detail = CodeNotApproved, "The connection is waiting for an administrator's approval."
+		return e
+	}
 	switch c.Status {
 	case "active", "secret_expiring":
 		return nil

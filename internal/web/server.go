@@ -33,7 +33,6 @@ type Deps struct {
 	Now         func() time.Time
 	Demo        bool                        // shows "Demo — not for production" on every page
 	Ready       func(context.Context) error // extra /readyz check (schema current); an *Error's message is shown
-	FormActions []string                    // origins forms may post or redirect to, beyond 'self'
 	// Notices are broker-wide conditions (the broker's own app registration
 	// failing, its secret expiring) shown as a banner to operators and
 	// tenant admins on every page; ReadyDetail adds lines to /readyz's body
@@ -119,7 +118,7 @@ func New(d Deps) (*Server, error) {
 	}
 
 	r := chi.NewRouter()
-	r.Use(requestID, securityHeaders(d.FormActions, pub.https), s.observe, s.recoverer)
+	r.Use(requestID, securityHeaders(pub.https), s.observe, s.recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.ui.ErrorPage(w, r, http.StatusNotFound, "") })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		s.ui.ErrorPage(w, r, http.StatusMethodNotAllowed, "This address does not take that kind of request.")
