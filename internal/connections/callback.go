@@ -112,7 +112,7 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 		prob := s.problem(c, ProblemMicrosoft, errors.New("no refresh token"))
 		prob.Title = "Microsoft did not allow lasting access"
 		prob.Message = "The sign-in worked, but Microsoft issued no refresh token (the offline_access permission was not granted), " +
-			"so the connection would stop working within the hour. Nothing was saved. Try again, and accept every permission on the consent page."
+			"so the connection would stop working within the hour. " + unsaved(c) + " Try again, and accept every permission on the consent page."
 		return Result{}, prob
 	}
 	me, err := s.Graph.Me(ctx, tok.AccessToken)

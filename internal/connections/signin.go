@@ -49,6 +49,11 @@ func (s *Service) Submit(ctx context.Context, a Actor, f *Form) (Outcome, error)
 	if f.AuthType == AuthClientCredentials {
 		return s.createClientCredentials(ctx, a, f)
 	}
+	if f.AccountType == AccountTenant {
+		if err := s.checkTenant(ctx, f); err != nil {
+			return Outcome{}, err
+		}
+	}
 	return s.startNew(ctx, a, f)
 }
 
