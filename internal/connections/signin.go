@@ -82,7 +82,7 @@ func (s *Service) startNew(ctx context.Context, a Actor, f *Form) (Outcome, erro
 		return Outcome{}, ErrNoSession
 	}
 	authority := Authority(f.AccountType, f.MSTenant)
-	requested := requestedScopes(f.Scopes)
+	requested := scopesFor(f.AccountType, requestedScopes(f.Scopes))
 	fl, state := s.newFlow(a, kindSignIn, authority, true)
 	conn, _, err := s.Store.CreateConnectionWithFlow(ctx, store.NewConnection{
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(f.AccountType),
