@@ -16,6 +16,7 @@ import (
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/apphealth"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
@@ -306,7 +307,8 @@ func (a *App) Close() {
 	a.background.Close()
 }
 
-// housekeeping deletes expired sessions and OAuth flows.
+// housekeeping deletes expired sessions and OAuth flows, and new
+// connections whose sign-in never succeeded within connections.PendingTTL.
 func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -316,6 +318,11 @@ func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, lo
 		}
 		if _, err := st.DeleteExpiredFlows(ctx, now().Add(-time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: flows", "err", err)
+		}
+		if n, err := st.DeleteAbandonedConnections(ctx, now().Add(-connections.PendingTTL), now()); err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping: abandoned sign-ins", "err", err)
+		} else if n > 0 {
+			log.Info("housekeeping: removed connections whose sign-in never succeeded", "count", n, "after", connections.PendingTTL)
 		}
 		select {
 		case <-ctx.Done():
