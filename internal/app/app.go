@@ -14,7 +14,9 @@ import (
 
 	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/apphealth"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
@@ -35,11 +37,18 @@ type App struct {
 	Store    *store.Store
 	Handler  http.Handler
 	Provider *oauth.Microsoft
-	Tokens   *tokens.Service
-	Keys     *apikeys.Verifier
-	Usage    *tokens.Usage
-	admin    *admin.Service
-	logger   *slog.Logger
+	// Health watches the broker's own app registration; Guarded is Provider
+	// behind it, what everything that authenticates as that app uses.
+	Health  *apphealth.Monitor
+	Guarded *apphealth.Guard
+	Tokens  *tokens.Service
+	Keys    *apikeys.Verifier
+	Usage   *tokens.Usage
+	admin   *admin.Service
+	logger  *slog.Logger
+
+	graph      *graphproxy.Proxy // graph.go
+	graphAudit *graphproxy.Audit
 
 	metrics     http.Handler
 	metricsAddr string // BROKER_METRICS_ADDR: /metrics on its own listener, off the public one
@@ -86,17 +95,29 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{Store: st, background: bg, logger: o.Logger, shutdownDelay: cfg.ShutdownDelay}
-	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(),
+	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(), GraphResource: cfg.GraphResource(),
 		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
 		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
-	a.Tokens = tokens.New(st, a.Provider, tokens.Options{Now: o.Now, Logger: o.Logger, MaxRefreshes: cfg.RefreshMaxInFlight})
+	a.Health = apphealth.New(apphealth.Options{Now: o.Now, SecretExpiresAt: cfg.MicrosoftSecretExpiresAt})
+	a.Guarded = &apphealth.Guard{Provider: a.Provider, Monitor: a.Health}
+	a.Tokens = tokens.New(st, a.Guarded, tokens.Options{Now: o.Now, Logger: o.Logger, MaxRefreshes: cfg.RefreshMaxInFlight})
 	a.Keys = apikeys.NewVerifier(st, apikeys.Options{Now: o.Now, Logger: o.Logger, Rate: 2000, Burst: 200})
 	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
 		Demo:        cfg.Demo,
 		Ready:       a.ready(newSchemaCheck(cfg.DatabaseURL, o.Now).ready),
-		FormActions: []string{cfg.LoginBase()},
+		Registry:    web.NewRegistry(),
+		Notices:     a.notices,
+		ReadyDetail: func() []string { return []string{a.Health.Detail()} },
+	}
+	if err := deps.Registry.Register(a.Health); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.newGraphProxy(o, deps.Registry); err != nil {
+		a.Close()
+		return nil, err
 	}
 	if err := a.mountAreas(ctx, &deps, o); err != nil {
 		a.Close()
@@ -123,6 +144,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		worker{"token cache", func(ctx context.Context) { a.Tokens.Run(ctx) }},
 		worker{"api keys", func(ctx context.Context) { a.Keys.Run(ctx) }},
 		worker{"token usage", func(ctx context.Context) { a.Usage.Run(ctx) }},
+		worker{"graph audit", func(ctx context.Context) { a.graphAudit.Run(ctx) }},
 		worker{"keep-alive", func(ctx context.Context) { a.Tokens.KeepAlive(tokens.KeepAliveOptions{Store: bg}).Run(ctx) }},
 	)
 	return a, nil
@@ -225,6 +247,15 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 	a.Close()
 	a.logger.Info("stopped")
 	return nil
+}
+
+// notices are the app registration's banners, in the web layer's words.
+func (a *App) notices() []web.Notice {
+	var out []web.Notice
+	for _, n := range a.Health.Notices() {
+		out = append(out, web.Notice{Level: n.Level, Title: n.Title, Text: n.Text})
+	}
+	return out
 }
 
 // Close releases what New opened, for callers that never Serve.

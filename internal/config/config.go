@@ -50,7 +50,11 @@ type Config struct {
 	MicrosoftGraphURL     string
 	MicrosoftClientID     string
 	MicrosoftClientSecret string
-	Demo                  bool
+	// MicrosoftSecretExpiresAt is BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT:
+	// when set, the broker warns 30 and 7 days before the secret expires.
+	MicrosoftSecretExpiresAt *time.Time
+	Demo                     bool
+	GraphProxy               GraphProxy // graphproxy.go
 }
 
 // RedirectURL is where Microsoft sends people back to.
@@ -109,6 +113,7 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("BROKER_LOG_LEVEL"), "info"))); err != nil {
 		probs = append(probs, "BROKER_LOG_LEVEL must be debug, info, warn or error")
 	}
+	c.GraphProxy = loadGraphProxy(getenv, &probs)
 	if need.Keys {
 		c.EncryptionKeys = parseRing(secret("BROKER_ENCRYPTION_KEYS"), "BROKER_ENCRYPTION_KEYS", &probs)
 	}
@@ -125,6 +130,13 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		for name, v := range map[string]string{"BROKER_MICROSOFT_LOGIN_URL": c.MicrosoftLoginURL, "BROKER_MICROSOFT_GRAPH_URL": c.MicrosoftGraphURL} {
 			if u, err := url.Parse(v); v != "" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
 				probs = append(probs, name+" must be an absolute http(s) URL")
+			}
+		}
+		if v := getenv("BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT"); v != "" {
+			if t, ok := parseExpiry(v); ok {
+				c.MicrosoftSecretExpiresAt = &t
+			} else {
+				probs = append(probs, "BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT must be a date (2027-06-30) or an RFC 3339 time, as the Azure portal shows under Certificates & secrets › Expires")
 			}
 		}
 		if c.MicrosoftClientID == "" && !need.Demo {
@@ -169,6 +181,10 @@ func (c *Config) GraphBase() string {
 	return Clouds[c.MicrosoftCloud].Graph
 }
 
+// GraphResource is how scopes name Graph: the cloud's Graph host, never the
+// override (which only says where to send requests).
+func (c *Config) GraphResource() string { return Clouds[c.MicrosoftCloud].Graph }
+
 const keyHelp = "generate one with `broker keys generate`"
 
 func parseRing(v, name string, probs *Problems) *secrets.Ring {
@@ -212,6 +228,17 @@ func intVar(getenv Getenv, name string, def, lo, hi int, probs *Problems) int {
 		return def
 	}
 	return n
+}
+
+// parseExpiry reads a date (the end of that day, UTC) or an RFC 3339 time.
+func parseExpiry(v string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t.Add(24*time.Hour - time.Second), true
+	}
+	return time.Time{}, false
 }
 
 func or(v, def string) string {
