@@ -106,7 +106,9 @@ func Check(v Viewer, c store.Connection, a Action) *Error {
 			return conflict("A rejected connection cannot be changed. Delete it and create a new one.")
 		}
 	case ActApprove, ActReject:
-		if c.Status != "awaiting_approval" {
+		// Approval is owed until an admin gives it, whatever the status
+		// shows meanwhile (a failed test, a reconnect).
+		if !c.Unapproved() || Rejected(c) {
 			return conflict("Only a connection awaiting approval can be approved or rejected.")
 		}
 	}
@@ -189,6 +191,8 @@ func (s *Service) setStatus(ctx context.Context, v Viewer, c store.Connection, a
 		details = map[string]any{"restored_status": ev.Status}
 	case ActApprove:
 		ev = store.StatusEvent{Status: "active", Reason: "Approved by " + v.Label + "."}
+		u.Approve = &store.Approval{By: v.Label}
+		details = map[string]any{"status": c.Status}
 	case ActReject:
 		ev = store.StatusEvent{Status: "disabled", ErrorCode: rejectedCode, Reason: "Rejected by " + v.Label + ": " + in.Reason}
 		empty := ""
@@ -197,6 +201,13 @@ func (s *Service) setStatus(ctx context.Context, v Viewer, c store.Connection, a
 	updated, err := s.Store.UpdateConnection(ctx, c.TenantID, c.ID, func(cur store.Connection, _ store.Credentials) (store.ConnectionUpdate, error) {
 		if e := Check(v, cur, a); e != nil {
 			return store.ConnectionUpdate{}, e
+		}
+		if a == ActApprove && cur.Status != "awaiting_approval" {
+			// Approved while broken or disabled: the approval stands, the
+			// status stays until a test, reconnect or enable changes it.
+			u := u
+			u.Status = nil
+			return u, nil
 		}
 		return u, nil
 	})
@@ -214,10 +225,17 @@ func (s *Service) setStatus(ctx context.Context, v Viewer, c store.Connection, a
 	msg := map[Action]string{
 		ActDisable: "Disabled. Callers now get connection_disabled.",
 		ActEnable:  "Enabled. Its status is " + StatusLabel(updated.Status) + ".",
-		ActApprove: "Approved. Callers can fetch its tokens now.",
+		ActApprove: approvedMessage(updated),
 		ActReject:  "Rejected. Its credentials were deleted; callers get connection_disabled.",
 	}[a]
 	return Outcome{Action: a, Connection: updated, Message: msg}, nil
+}
+
+func approvedMessage(c store.Connection) string {
+	if c.Status == "active" || c.Status == "secret_expiring" {
+		return "Approved. Callers can fetch its tokens now."
+	}
+	return "Approved. Its status is " + StatusLabel(c.Status) + ": callers get tokens once it works again."
 }
 
 func (s *Service) delete(ctx context.Context, v Viewer, c store.Connection, in Input) (Outcome, error) {

@@ -17,6 +17,7 @@ func TestAvailableActions(t *testing.T) {
 	app := store.Connection{ProjectID: "p", AuthType: "client_credentials"}
 	with := func(c store.Connection, status, statusCode string) store.Connection {
 		c.Status, c.StatusCode = status, statusCode
+		c.NeedsApproval = status == "awaiting_approval"
 		return c
 	}
 	for _, c := range []struct {

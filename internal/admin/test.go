@@ -4,69 +4,66 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
-	"github.com/brokerhq/broker/internal/tokens"
 )
 
 // TestResult is what testing a connection found. Every field is safe to
 // show: codes, IDs and Microsoft's one-line summaries, never a token.
 type TestResult struct {
-	OK        bool      `json:"ok"`
-	Check     string    `json:"check,omitempty"`     // the Graph call that proved (or disproved) the token
-	Account   string    `json:"account,omitempty"`   // the mailbox Graph answered for
-	Refreshed bool      `json:"refreshed"`           // the token came from Microsoft for this test
-	ExpiresAt time.Time `json:"expires_at,omitzero"` // of the token used
-	Recovered bool      `json:"recovered"`           // a broken connection works again and is active
-	Code      string    `json:"code,omitempty"`      // the token service's code, AADSTS code or Graph's error code
-	Detail    string    `json:"detail,omitempty"`
-	TraceID   string    `json:"trace_id,omitempty"` // Microsoft's trace ID, or Graph's request ID
-	Status    string    `json:"status"`             // the connection's status after the test
+	OK        bool       `json:"ok"`
+	Steps     []TestStep `json:"steps"`               // what was tried, in order, each with its outcome
+	Check     string     `json:"check,omitempty"`     // the Graph call that proved (or disproved) the token
+	Account   string     `json:"account,omitempty"`   // the mailbox Graph answered for
+	Refreshed bool       `json:"refreshed"`           // Microsoft issued a new token for this test
+	ExpiresAt time.Time  `json:"expires_at,omitzero"` // of the token used
+	Recovered bool       `json:"recovered"`           // a broken connection works again and is active
+	Code      string     `json:"code,omitempty"`      // AADSTS code or Graph's error code
+	Detail    string     `json:"detail,omitempty"`
+	TraceID   string     `json:"trace_id,omitempty"` // Microsoft's trace ID, or Graph's request ID
+	Status    string     `json:"status"`             // the connection's status after the test
 }
 
-// testMinTTL is how long the tested token must still be valid: a token about
-// to expire is refreshed, which is part of what the test proves.
-const testMinTTL = 5 * time.Minute
+// TestStep is one step of a test: a new token from Microsoft, then Graph.
+type TestStep struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
 
-// test gets a token the way callers do (refreshing it if needed) and calls
-// Graph with it. A broken connection or one awaiting approval is tried at
-// Microsoft directly, since the token service refuses those; a broken one
-// that passes is active again.
+// test proves the stored grant, not a cached token: it asks Microsoft for a
+// new token with the refresh token (or, for client credentials, with the
+// client secret), storing what comes back, then calls Graph with it. A
+// cached access token outlives a revoked grant by up to 90 minutes, so a
+// test that used it would pass for a connection that is already dead. A
+// refusal records the connection's new status (e.g. needs_reauth with
+// AADSTS50173); a broken connection that passes is active again.
 func (s *Service) test(ctx context.Context, v Viewer, c store.Connection, in Input) (Outcome, error) {
 	res := &TestResult{Status: c.Status}
-	var access string
-	if c.Status == "active" || c.Status == "secret_expiring" {
-		tok, err := s.Tokens.Token(ctx, c.TenantID, c.ID, tokens.Request{MinTTL: testMinTTL, Wait: 20 * time.Second})
-		if err != nil {
-			e, ok := tokens.AsError(err)
-			if !ok {
-				return Outcome{}, fmt.Errorf("admin: test: %w", err)
-			}
-			res.Code, res.Detail, res.TraceID = string(e.Code), e.Detail, e.TraceID
-			if e.AADSTS != "" {
-				res.Code += " (" + e.AADSTS + ")"
-			}
-			if e.Status != "" {
-				res.Status = e.Status
-			}
-			return s.tested(ctx, v, c, in, res), nil
-		}
-		access, res.Refreshed, res.ExpiresAt = tok.AccessToken, tok.Refreshed, tok.ExpiresAt
-	} else {
-		var err error
-		if access, err = s.direct(ctx, c, res); err != nil {
-			return Outcome{}, err
-		}
-		if access == "" {
-			return s.tested(ctx, v, c, in, res), nil
-		}
+	tokenStep := "A new token from Microsoft with the stored refresh token"
+	if c.AuthType == "client_credentials" {
+		tokenStep = "A new token from Microsoft with the stored client secret"
 	}
-	if err := s.graphCheck(ctx, c, access, res); err != nil {
+	access, err := s.direct(ctx, c, res)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if access == "" {
+		res.Steps = append(res.Steps, TestStep{Name: tokenStep, Detail: failure(res)},
+			TestStep{Name: "Microsoft Graph", Detail: "Not tried: there was no token to call it with."})
 		return s.tested(ctx, v, c, in, res), nil
 	}
+	res.Steps = append(res.Steps, TestStep{Name: tokenStep, OK: true,
+		Detail: "Microsoft issued a token valid until " + res.ExpiresAt.UTC().Format("15:04 UTC") + "."})
+	if err := s.graphCheck(ctx, c, access, res); err != nil {
+		res.Steps = append(res.Steps, TestStep{Name: "Microsoft Graph " + res.Check, Detail: failure(res)})
+		return s.tested(ctx, v, c, in, res), nil
+	}
+	res.Steps = append(res.Steps, TestStep{Name: "Microsoft Graph " + res.Check, OK: true, Detail: "Answered for " + res.Account + "."})
 	res.OK = true
 	if Broken(c.Status) {
 		ev := store.StatusEvent{Status: "active", Reason: "Test connection by " + v.Label + " succeeded."}
@@ -78,7 +75,8 @@ func (s *Service) test(ctx context.Context, v Viewer, c store.Connection, in Inp
 		})
 		switch {
 		case err == nil:
-			res.Recovered, res.Status = true, updated.Status
+			// An unapproved connection works again but still awaits approval.
+			res.Recovered, res.Status = updated.Status == "active", updated.Status
 			s.Tokens.Invalidate(c.ID)
 		case !errors.Is(err, errChanged):
 			s.Logger.ErrorContext(ctx, "marking a tested connection active", "connection", c.ID, "err", err)
@@ -87,27 +85,55 @@ func (s *Service) test(ctx context.Context, v Viewer, c store.Connection, in Inp
 	return s.tested(ctx, v, c, in, res), nil
 }
 
-var errChanged = errors.New("admin: the connection changed meanwhile")
+func lower(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
-// tested records the test and words its outcome.
-func (s *Service) tested(ctx context.Context, v Viewer, c store.Connection, in Input, res *TestResult) Outcome {
-	s.audit(ctx, v, c.TenantID, ActTest.Audit(), c.ID, in.Reason, map[string]any{"ok": res.OK, "check": res.Check,
-		"code": res.Code, "trace_id": res.TraceID, "refreshed": res.Refreshed, "recovered": res.Recovered, "status": res.Status})
-	msg := "Test failed: " + res.Detail
+// failure words a failed step from res's detail and codes.
+func failure(res *TestResult) string {
+	msg := res.Detail
 	if res.Code != "" {
 		msg += " [" + res.Code + "]"
 	}
-	if res.TraceID != "" {
-		msg += " Trace ID: " + res.TraceID + "."
-	}
-	if res.OK {
-		msg = "Test passed: Microsoft Graph answered " + res.Check + " for " + res.Account + "."
-		if res.Refreshed {
-			msg += " The token was refreshed for the test."
-		}
+	return msg
+}
+
+var errChanged = errors.New("admin: the connection changed meanwhile")
+
+// tested records the test and words its outcome, step by step.
+func (s *Service) tested(ctx context.Context, v Viewer, c store.Connection, in Input, res *TestResult) Outcome {
+	s.audit(ctx, v, c.TenantID, ActTest.Audit(), c.ID, in.Reason, map[string]any{"ok": res.OK, "check": res.Check,
+		"code": res.Code, "trace_id": res.TraceID, "refreshed": res.Refreshed, "recovered": res.Recovered, "status": res.Status})
+	// The flash holds 500 characters: the steps first, then Microsoft's own text.
+	var msg string
+	switch {
+	case res.OK:
+		msg = fmt.Sprintf("Test passed: step 1, %s: done; step 2, Microsoft Graph answered %s for %s.",
+			lower(res.Steps[0].Name), res.Check, res.Account)
 		if res.Recovered {
 			msg += " The connection is active again."
 		}
+	default:
+		at := len(res.Steps)
+		for i, st := range res.Steps {
+			if !st.OK {
+				at = i + 1
+				break
+			}
+		}
+		msg = fmt.Sprintf("Test failed at step %d of 2 (%s)", at, lower(res.Steps[at-1].Name))
+		if res.Code != "" {
+			msg += " [" + res.Code + "]"
+		}
+		msg += "."
+		if res.Status != c.Status {
+			msg += " The connection is now " + StatusLabel(res.Status) + "."
+		}
+		if at == 1 {
+			msg += " Microsoft Graph was not tried."
+		}
+		if res.TraceID != "" {
+			msg += " Trace ID: " + res.TraceID + "."
+		}
+		msg += " " + res.Detail
 	}
 	c.Status = res.Status
 	return Outcome{Action: ActTest, Connection: c, Test: res, Message: msg}
@@ -167,6 +193,7 @@ func (s *Service) direct(ctx context.Context, c store.Connection, res *TestResul
 		describeMicrosoft(callErr, res)
 		if ev, ok := refusalEvent(callErr); ok {
 			res.Status = ev.Status
+			s.Tokens.Invalidate(c.ID) // the cached token must not outlive the refusal here
 		}
 		return "", nil
 	}
@@ -185,7 +212,7 @@ func refusalEvent(err error) (store.StatusEvent, bool) {
 		return store.StatusEvent{}, false
 	}
 	status := map[oauth.Class]string{oauth.ClassReauth: "needs_reauth", oauth.ClassRestart: "needs_reauth",
-		oauth.ClassConsent: "consent_required", oauth.ClassConfig: "config_error"}[oe.Class()]
+		oauth.ClassConsent: "consent_required", oauth.ClassConfig: "config_error", oauth.ClassAdmin: "config_error"}[oe.Class()]
 	if status == "" {
 		return store.StatusEvent{}, false
 	}

@@ -33,8 +33,8 @@ type confirmView struct {
 
 // explanations say what an action does, before it is done.
 var explanations = map[admin.Action][]string{
-	admin.ActTest: {"The broker gets a token for this connection the way a caller does, refreshing it at Microsoft if it is about to expire, and calls Microsoft Graph with it.",
-		"A broken connection is tried at Microsoft directly; if it passes, it becomes active again."},
+	admin.ActTest: {"Step 1: the broker asks Microsoft for a new token with the stored refresh token (client credentials: with the stored client secret), which proves the grant still stands, not just a cached token.",
+		"Step 2: it calls Microsoft Graph with that token. If Microsoft refuses, the connection's status says why (e.g. Needs re-authorization); a broken connection that passes becomes active again."},
 	admin.ActDisable: {"Callers get connection_disabled (409) on their next token request, on every broker replica, until an administrator enables it again.",
 		"Its credentials are kept, so enabling it needs no new sign-in."},
 	admin.ActEnable: {"The connection returns to the status it had before it was disabled, and callers can fetch its tokens again if that status allows."},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/apphealth"
 	"github.com/brokerhq/broker/internal/config"
 	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
@@ -35,11 +36,15 @@ type App struct {
 	Store    *store.Store
 	Handler  http.Handler
 	Provider *oauth.Microsoft
-	Tokens   *tokens.Service
-	Keys     *apikeys.Verifier
-	Usage    *tokens.Usage
-	admin    *admin.Service
-	logger   *slog.Logger
+	// Health watches the broker's own app registration; Guarded is Provider
+	// behind it, what everything that authenticates as that app uses.
+	Health  *apphealth.Monitor
+	Guarded *apphealth.Guard
+	Tokens  *tokens.Service
+	Keys    *apikeys.Verifier
+	Usage   *tokens.Usage
+	admin   *admin.Service
+	logger  *slog.Logger
 
 	graph      *graphproxy.Proxy // graph.go
 	graphAudit *graphproxy.Audit
@@ -73,18 +78,25 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{Store: st, logger: o.Logger}
-	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(),
+	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(), GraphResource: cfg.GraphResource(),
 		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
 		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
-	a.Tokens = tokens.New(st, a.Provider, tokens.Options{Now: o.Now, Logger: o.Logger})
+	a.Health = apphealth.New(apphealth.Options{Now: o.Now, SecretExpiresAt: cfg.MicrosoftSecretExpiresAt})
+	a.Guarded = &apphealth.Guard{Provider: a.Provider, Monitor: a.Health}
+	a.Tokens = tokens.New(st, a.Guarded, tokens.Options{Now: o.Now, Logger: o.Logger})
 	a.Keys = apikeys.NewVerifier(st, apikeys.Options{Now: o.Now, Logger: o.Logger, Rate: 2000, Burst: 200})
 	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
 		Demo:        cfg.Demo,
 		Ready:       newSchemaCheck(cfg.DatabaseURL, o.Now).ready,
-		FormActions: []string{cfg.LoginBase()},
 		Registry:    web.NewRegistry(),
+		Notices:     a.notices,
+		ReadyDetail: func() []string { return []string{a.Health.Detail()} },
+	}
+	if err := deps.Registry.Register(a.Health); err != nil {
+		st.Close()
+		return nil, err
 	}
 	if err := a.newGraphProxy(o, deps.Registry); err != nil {
 		st.Close()
@@ -211,6 +223,15 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 	a.Store.Close()
 	a.logger.Info("stopped")
 	return nil
+}
+
+// notices are the app registration's banners, in the web layer's words.
+func (a *App) notices() []web.Notice {
+	var out []web.Notice
+	for _, n := range a.Health.Notices() {
+		out = append(out, web.Notice{Level: n.Level, Title: n.Title, Text: n.Text})
+	}
+	return out
 }
 
 // Close releases what New opened, for callers that never Serve.

@@ -18,9 +18,9 @@ import (
 
 // mountAreas adds the connection pages, the OAuth callback and the API.
 func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
-	a.admin = admin.New(a.Store, a.Tokens, a.Provider, a.Provider, a.Keys, o.Logger, o.Now)
+	a.admin = admin.New(a.Store, a.Tokens, a.Guarded, a.Provider, a.Keys, o.Logger, o.Now)
 	adminPages := adminweb.New(a.admin)
-	conns := connweb.New(connweb.Options{Store: a.Store, Provider: a.Provider, Graph: a.Provider,
+	conns := connweb.New(connweb.Options{Store: a.Store, Provider: a.Guarded, Graph: a.Provider,
 		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now, Admin: adminPages})
 	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount)
 	return nil

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/brokerhq/broker/internal/secrets"
 )
@@ -36,8 +37,11 @@ type Config struct {
 	MicrosoftGraphURL     string
 	MicrosoftClientID     string
 	MicrosoftClientSecret string
-	Demo                  bool
-	GraphProxy            GraphProxy // graphproxy.go
+	// MicrosoftSecretExpiresAt is BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT:
+	// when set, the broker warns 30 and 7 days before the secret expires.
+	MicrosoftSecretExpiresAt *time.Time
+	Demo                     bool
+	GraphProxy               GraphProxy // graphproxy.go
 }
 
 // RedirectURL is where Microsoft sends people back to.
@@ -105,6 +109,13 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 				probs = append(probs, name+" must be an absolute http(s) URL")
 			}
 		}
+		if v := getenv("BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT"); v != "" {
+			if t, ok := parseExpiry(v); ok {
+				c.MicrosoftSecretExpiresAt = &t
+			} else {
+				probs = append(probs, "BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT must be a date (2027-06-30) or an RFC 3339 time, as the Azure portal shows under Certificates & secrets › Expires")
+			}
+		}
 		if c.MicrosoftClientID == "" && !need.Demo {
 			probs = append(probs, "BROKER_MICROSOFT_CLIENT_ID is missing: the Application (client) ID of the broker's app registration in Azure")
 		}
@@ -147,6 +158,10 @@ func (c *Config) GraphBase() string {
 	return Clouds[c.MicrosoftCloud].Graph
 }
 
+// GraphResource is how scopes name Graph: the cloud's Graph host, never the
+// override (which only says where to send requests).
+func (c *Config) GraphResource() string { return Clouds[c.MicrosoftCloud].Graph }
+
 const keyHelp = "generate one with `broker keys generate`"
 
 func parseRing(v, name string, probs *Problems) *secrets.Ring {
@@ -176,6 +191,17 @@ func readSecret(getenv Getenv, name string) (string, error) {
 		return "", fmt.Errorf("%s_FILE: cannot read %s: %w", name, file, errors.Unwrap(err))
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// parseExpiry reads a date (the end of that day, UTC) or an RFC 3339 time.
+func parseExpiry(v string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t.Add(24*time.Hour - time.Second), true
+	}
+	return time.Time{}, false
 }
 
 func or(v, def string) string {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const goodKey = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -74,5 +75,30 @@ func TestCloudsAndOverrides(t *testing.T) {
 		"BROKER_MICROSOFT_CLIENT_ID": "x", "BROKER_MICROSOFT_CLIENT_SECRET": "y"}), Need{Microsoft: true})
 	if err != nil || c.LoginBase() != "http://127.0.0.1:8081" || c.GraphBase() != "http://127.0.0.1:8081" {
 		t.Fatalf("override: %v %+v", err, c)
+	}
+}
+
+func TestClientSecretExpiresAt(t *testing.T) {
+	base := map[string]string{"BROKER_MICROSOFT_CLIENT_ID": "x", "BROKER_MICROSOFT_CLIENT_SECRET": "y"}
+	with := func(v string) map[string]string {
+		m := map[string]string{"BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT": v}
+		for k, x := range base {
+			m[k] = x
+		}
+		return m
+	}
+	c, err := Load(envOf(with("2027-06-30")), Need{Microsoft: true})
+	if err != nil || c.MicrosoftSecretExpiresAt == nil || c.MicrosoftSecretExpiresAt.Format(time.RFC3339) != "2027-06-30T23:59:59Z" {
+		t.Fatalf("date: %v %v", err, c)
+	}
+	c, err = Load(envOf(with("2027-06-30T10:00:00+02:00")), Need{Microsoft: true})
+	if err != nil || !c.MicrosoftSecretExpiresAt.Equal(time.Date(2027, 6, 30, 8, 0, 0, 0, time.UTC)) {
+		t.Fatalf("RFC 3339: %v %v", err, c)
+	}
+	if _, err = Load(envOf(with("30/06/2027")), Need{Microsoft: true}); err == nil || !strings.Contains(err.Error(), "BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT") {
+		t.Fatalf("malformed: %v", err)
+	}
+	if c, err = Load(envOf(base), Need{Microsoft: true}); err != nil || c.MicrosoftSecretExpiresAt != nil {
+		t.Fatalf("unset: %v %v", err, c)
 	}
 }

@@ -35,7 +35,7 @@ func (s *Service) createClientCredentials(ctx context.Context, a Actor, f *Form)
 	conn, err := s.Store.CreateConnection(ctx, store.NewConnection{
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(AccountTenant),
 		AuthType: string(AuthClientCredentials), MSTenant: f.MSTenant, ClientID: f.ClientID,
-		UserPrincipal: f.UserPrincipal, RequestedScopes: []string{oauth.GraphDefaultScope}, Status: status,
+		UserPrincipal: f.UserPrincipal, RequestedScopes: []string{s.Provider.DefaultScope()}, Status: status,
 		ClientSecret: f.ClientSecret, ClientSecretExpiresAt: f.secretExpiry(), CreatedBy: a.UserID,
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -47,7 +47,7 @@ func (s *Service) createClientCredentials(ctx context.Context, a Actor, f *Form)
 	}
 	granted := tok.Scopes
 	if len(granted) == 0 {
-		granted = []string{oauth.GraphDefaultScope}
+		granted = []string{s.Provider.DefaultScope()}
 	}
 	at, exp := tok.AccessToken, tok.ExpiresAt
 	tid := ""

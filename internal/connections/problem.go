@@ -29,6 +29,7 @@ const (
 	ProblemVerify       ProblemKind = "verify"        // Microsoft's answer did not check out
 	ProblemGraph        ProblemKind = "graph"         // signed in, but Graph refused the token
 	ProblemGone         ProblemKind = "gone"          // the connection was deleted meanwhile
+	ProblemAdmin        ProblemKind = "admin"         // the organisation's policy blocks it: an administrator must act
 )
 
 // Problem is a callback that did not end in a working connection. Every
@@ -142,6 +143,10 @@ func (s *Service) problem(c store.Connection, kind ProblemKind, cause error) *Pr
 			p.Message = "Microsoft requires consent that you cannot give yourself. For a personal account, sign in and accept the permissions; " +
 				"for a work or school account, use an Organization or Tenant-specific connection so an administrator can consent."
 		}
+	case ProblemAdmin:
+		p.Title = "Your organization's policy blocked this sign-in"
+		p.Message = "A Conditional Access or device policy of the account's organization does not allow this app; signing in again will not help. " +
+			"Give an administrator of that organization the code and trace ID below: they must change the policy or register the device. Nothing was saved."
 	case ProblemAccount:
 		p.Title = "That account cannot be used for this connection"
 		p.Message = accountAdvice(c) + " Nothing was saved. Try again and pick another account."
@@ -171,6 +176,8 @@ func (s *Service) authorizeProblem(c store.Connection, p CallbackParams) *Proble
 		prob = s.problem(c, ProblemConsent, nil)
 	case accountCodes[code]:
 		prob = s.problem(c, ProblemAccount, nil)
+	case (&oauth.Error{ErrorCodes: []int{code}}).Class() == oauth.ClassAdmin:
+		prob = s.problem(c, ProblemAdmin, nil)
 	case p.Error == "access_denied":
 		prob = s.problem(c, ProblemCancelled, nil)
 	default:
@@ -203,6 +210,8 @@ func (s *Service) tokenProblem(c store.Connection, err error) *Problem {
 		prob = s.problem(c, ProblemConsent, err)
 	case e.Class() == oauth.ClassRestart:
 		prob = s.problem(c, ProblemRestart, err)
+	case e.Class() == oauth.ClassAdmin:
+		prob = s.problem(c, ProblemAdmin, err)
 	default:
 		prob = s.problem(c, ProblemMicrosoft, err)
 		if e.Transient() {

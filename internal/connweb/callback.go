@@ -35,7 +35,7 @@ func (v callbackView) Consent() bool {
 // or Graph failed, rather than the person choosing something.
 func (v callbackView) SupportOpen() bool {
 	switch v.P.Kind {
-	case connections.ProblemMicrosoft, connections.ProblemGraph, connections.ProblemVerify, connections.ProblemRestart:
+	case connections.ProblemMicrosoft, connections.ProblemGraph, connections.ProblemVerify, connections.ProblemRestart, connections.ProblemAdmin:
 		return true
 	}
 	return false

@@ -140,7 +140,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, r, err)
 	case out.RedirectURL != "":
-		web.SeeOther(w, r, out.RedirectURL)
+		h.toMicrosoft(w, r, out.RedirectURL)
 	default:
 		h.ui.SetFlash(w, "success", "“"+out.Connection.Name+"” is connected: the broker fetched a token and read the inbox of "+
 			out.Connection.UserPrincipal+".")

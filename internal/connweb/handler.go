@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -50,7 +49,8 @@ func New(o Options) *Handler {
 }
 
 // Pages are the templates the handler renders.
-var Pages = []string{"connection_new.html", "connection_show.html", "callback_error.html", "callback_consent.html"}
+var Pages = []string{"connection_new.html", "connection_show.html", "callback_error.html", "callback_consent.html",
+	"signin_handoff.html"}
 
 // Mount registers the routes; it has the shape of web.Deps.Mount. The
 // callback is outside RequireSignIn: it answers a browser whose session has
@@ -67,17 +67,6 @@ func (h *Handler) Mount(r chi.Router, ui *web.UI) {
 		r.Post("/connections/{id}/reconnect", h.reconnect)
 		r.Post("/connections/{id}/admin-consent", h.adminConsent)
 	})
-}
-
-// FormAction is the origin to add to web.Deps.FormActions: the CSP's
-// form-action must allow the redirect from "Sign in with Microsoft" (a form
-// post answered with 303) to the login host.
-func FormAction(loginBase string) string {
-	u, err := url.Parse(loginBase)
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 // actor is the signed-in tenant user, or false for anyone else (anonymous

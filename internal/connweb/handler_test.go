@@ -77,8 +77,7 @@ func TestSignInWithMicrosoft(t *testing.T) {
 	s := newServer(t)
 	b := s.browser(t).signIn(s.Admin.Email)
 	res := b.post("/connections", codeValues(s, "Adele's mailbox", "tenant", s.Demo.Contoso.Domain))
-	wantStatus(t, res, http.StatusSeeOther)
-	loc, _ := url.Parse(res.Header.Get("Location"))
+	loc, _ := url.Parse(handoff(t, res))
 	if loc.Host != strings.TrimPrefix(s.SimURL, "http://") || loc.Path != "/"+s.Demo.Contoso.Domain+"/oauth2/v2.0/authorize" {
 		t.Fatalf("redirected to %s", loc)
 	}
@@ -156,7 +155,7 @@ func TestAdminConsentPages(t *testing.T) {
 	id := list[0].ID
 
 	res = b.post("/connections/"+id+"/admin-consent", nil)
-	if loc := res.Header.Get("Location"); !strings.Contains(loc, "/v2.0/adminconsent?") || !strings.Contains(loc, "state=") {
+	if loc := handoff(t, res); !strings.Contains(loc, "/v2.0/adminconsent?") || !strings.Contains(loc, "state=") {
 		t.Fatalf("admin consent redirect %s", loc)
 	}
 	// The tenant query value is Microsoft's, but an edited one changes nothing.

@@ -2,6 +2,7 @@ package connweb_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,7 +53,7 @@ func newServerAt(t *testing.T, host string) *server {
 	h := connweb.New(connweb.Options{Store: s.Store, Provider: s.MS, Graph: s.MS, RedirectURL: s.Redirect,
 		Logger: logger, Now: s.Clock.Now})
 	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
-		Now: s.Clock.Now, Passwords: auth.CheapParams, FormActions: []string{connweb.FormAction(s.SimURL)},
+		Now: s.Clock.Now, Passwords: auth.CheapParams,
 		Mount: []func(chi.Router, *web.UI){h.Mount}})
 	if err != nil {
 		t.Fatal(err)
@@ -116,11 +118,10 @@ func (b *browser) signIn(email string) *browser {
 }
 
 // microsoft plays the person on the sim's pages, starting from the
-// broker's redirect, and returns the callback path and query to visit.
+// broker's hand-off page, and returns the callback path and query to visit.
 func (b *browser) microsoft(res response, account string, opts mssim.SignInOptions) string {
 	b.t.Helper()
-	wantStatus(b.t, res, http.StatusSeeOther)
-	back, err := mssim.SignIn(context.Background(), &http.Client{}, res.Header.Get("Location"), account, opts)
+	back, err := mssim.SignIn(context.Background(), &http.Client{}, handoff(b.t, res), account, opts)
 	if err != nil {
 		b.t.Fatalf("at Microsoft as %s: %v", account, err)
 	}
@@ -128,6 +129,23 @@ func (b *browser) microsoft(res response, account string, opts mssim.SignInOptio
 		b.t.Fatalf("Microsoft sent the browser to %s", back)
 	}
 	return back.String()
+}
+
+var reHandoff = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]+)">`)
+
+// handoff checks that res is the page that moves the browser on to
+// Microsoft (a 200, never a redirect: see connweb/handoff.go) and returns
+// where it goes; the page's link must go to the same place.
+func handoff(t *testing.T, res response) string {
+	t.Helper()
+	wantStatus(t, res, http.StatusOK)
+	m := reHandoff.FindStringSubmatch(res.body)
+	if m == nil {
+		t.Fatalf("%s %s: not the hand-off page:\n%s", res.Request.Method, res.Request.URL.Path, res.body)
+	}
+	to := html.UnescapeString(m[1])
+	wantBody(t, res, `id="continue" href="`+m[1]+`"`)
+	return to
 }
 
 func wantStatus(t *testing.T, res response, want int) {

@@ -135,7 +135,7 @@ func (h *Handler) reconnect(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	web.SeeOther(w, r, to)
+	h.toMicrosoft(w, r, to)
 }
 
 func (h *Handler) adminConsent(w http.ResponseWriter, r *http.Request) {
@@ -148,5 +148,5 @@ func (h *Handler) adminConsent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	web.SeeOther(w, r, to)
+	h.toMicrosoft(w, r, to)
 }

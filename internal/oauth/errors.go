@@ -20,6 +20,7 @@ const (
 	ClassReauth    Class = "reauth"    // the user must sign in again
 	ClassConsent   Class = "consent"   // user or admin consent missing
 	ClassConfig    Class = "config"    // app credentials, tenant or account type wrong
+	ClassAdmin     Class = "admin"     // an organisation's policy blocks it: an administrator must act, signing in again cannot help
 	ClassRestart   Class = "restart"   // the code is spent: start the flow again
 	ClassTransient Class = "transient" // throttled or failing: retry with backoff
 	ClassClientBug Class = "client_bug"
@@ -37,6 +38,10 @@ type Error struct {
 	CorrelationID string
 	RetryAfter    time.Duration
 	Network       bool // no answer at all
+	// BrokerApp: the broker's own app registration failed (its secret
+	// expired or is wrong, the app is disabled), not this connection; retry
+	// once an operator fixed it. Set by internal/apphealth, never by a parse.
+	BrokerApp bool
 }
 
 func (e *Error) Error() string {
@@ -60,15 +65,17 @@ func (e *Error) AADSTS() string {
 // Summary is the first line of Microsoft's description, without the trace
 // and timestamp lines it appends.
 func (e *Error) Summary() string {
-	s, _, _ := strings.Cut(e.Description, "\r\n")
-	s, _, _ = strings.Cut(s, "\n")
+	s := e.Description
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i] // a lone \r ends a line too, in a terminal and in a text log
+	}
 	return strings.TrimSpace(s)
 }
 
 var classByCode = map[int]Class{
 	70000: ClassReauth, 70008: ClassReauth, 700082: ClassReauth, 700084: ClassReauth, 50173: ClassReauth, 70043: ClassReauth,
 	50076: ClassReauth, 50079: ClassReauth, 50078: ClassReauth,
-	53003: ClassReauth, 530032: ClassReauth, 53000: ClassReauth, 50057: ClassReauth, 50053: ClassReauth, 50055: ClassReauth,
+	53003: ClassAdmin, 530003: ClassAdmin, 530032: ClassReauth, 53000: ClassReauth, 50057: ClassReauth, 50053: ClassReauth, 50055: ClassReauth,
 	65001: ClassConsent, 65004: ClassConsent,
 	90094: ClassConsent,
 	50020: ClassConfig, 50034: ClassConfig, 500208: ClassConfig, 50194: ClassConfig, 9002332: ClassConfig,
@@ -79,15 +86,31 @@ var classByCode = map[int]Class{
 	90055: ClassTransient,
 }
 
-// Class classifies the error as the reference table does.
+// classBySubError reads the platform's suberror, which says whether the
+// person can resolve an interaction_required/invalid_grant answer at all
+// (MSAL's UiRequiredExceptionClassification, learn.microsoft.com/dotnet/api/
+// microsoft.identity.client.uirequiredexceptionclassification): message_only
+// "cannot be resolved" by the user, so it needs an administrator;
+// consent_required is consent; the rest a new interactive sign-in resolves.
+var classBySubError = map[string]Class{
+	"message_only": ClassAdmin, "consent_required": ClassConsent,
+	"basic_action": ClassReauth, "additional_action": ClassReauth, "user_password_expired": ClassReauth,
+	"bad_token": ClassReauth, "token_expired": ClassReauth,
+}
+
+// Class classifies the error as the reference table does: a known code
+// first, then the suberror, then error.
 func (e *Error) Class() Class {
-	if e.Network || e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus >= 500 {
+	if e.BrokerApp || e.Network || e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus >= 500 {
 		return ClassTransient
 	}
 	if len(e.ErrorCodes) > 0 {
 		if c, ok := classByCode[e.ErrorCodes[0]]; ok {
 			return c
 		}
+	}
+	if c, ok := classBySubError[e.SubError]; ok {
+		return c
 	}
 	switch e.Code {
 	case "temporarily_unavailable", "server_error":
@@ -152,16 +175,27 @@ func networkSummary(err error) string {
 
 var errNoAnswer = errors.New("no answer")
 
+// maxRetryAfter bounds a Retry-After: an absurd value (years, or one that
+// overflows a Duration) must not park a connection forever.
+const maxRetryAfter = time.Hour
+
+// retryAfter reads Retry-After as seconds or an HTTP date, within 0..maxRetryAfter.
 func retryAfter(h http.Header) time.Duration {
 	v := h.Get("Retry-After")
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	var d time.Duration
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s < 0 {
+			return 0
+		}
+		if s >= int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
+	return min(max(d, 0), maxRetryAfter)
 }

@@ -17,13 +17,17 @@ import (
 // GraphBase are configurable because x/oauth2/microsoft hard-codes the global
 // cloud, and because tests and the demo point them at the simulation.
 type Microsoft struct {
-	LoginBase    string // e.g. https://login.microsoftonline.com
-	GraphBase    string // e.g. https://graph.microsoft.com
-	ClientID     string
-	ClientSecret string
-	RedirectURL  string
-	HTTPClient   *http.Client
-	Now          func() time.Time
+	LoginBase string // e.g. https://login.microsoftonline.com
+	GraphBase string // e.g. https://graph.microsoft.com
+	// GraphResource names Graph in scopes: the cloud's Graph host, whatever
+	// GraphBase points at (the simulation stands in for the host, not for
+	// the resource). Empty: the global cloud's.
+	GraphResource string
+	ClientID      string
+	ClientSecret  string
+	RedirectURL   string
+	HTTPClient    *http.Client
+	Now           func() time.Time
 
 	keys keySets
 }
@@ -64,6 +68,15 @@ func (m *Microsoft) ctx(ctx context.Context) context.Context {
 	return ctx
 }
 
+// DefaultScope is Graph's .default scope in the configured cloud: what
+// client credentials and admin consent ask for.
+func (m *Microsoft) DefaultScope() string {
+	if m.GraphResource == "" {
+		return GraphDefaultScope
+	}
+	return strings.TrimRight(m.GraphResource, "/") + "/.default"
+}
+
 // AuthorizeURL builds the /authorize redirect with PKCE S256.
 func (m *Microsoft) AuthorizeURL(r AuthorizeRequest) string {
 	opts := []oauth2.AuthCodeOption{
@@ -85,7 +98,7 @@ func (m *Microsoft) AuthorizeURL(r AuthorizeRequest) string {
 
 // AdminConsentURL builds the v2 admin consent link for Graph's .default.
 func (m *Microsoft) AdminConsentURL(authority, state string) string {
-	q := url.Values{"client_id": {m.ClientID}, "scope": {GraphDefaultScope}, "redirect_uri": {m.RedirectURL}, "state": {state}}
+	q := url.Values{"client_id": {m.ClientID}, "scope": {m.DefaultScope()}, "redirect_uri": {m.RedirectURL}, "state": {state}}
 	return m.LoginBase + "/" + url.PathEscape(authority) + "/v2.0/adminconsent?" + q.Encode()
 }
 
@@ -117,7 +130,7 @@ func (m *Microsoft) Refresh(ctx context.Context, authority, refreshToken string)
 // ClientCredentials requests an app-only token with the customer's own app.
 func (m *Microsoft) ClientCredentials(ctx context.Context, authority, clientID, clientSecret string) (*Token, error) {
 	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: clientSecret,
-		TokenURL: m.endpoint(authority).TokenURL, Scopes: []string{GraphDefaultScope}, AuthStyle: oauth2.AuthStyleInParams}
+		TokenURL: m.endpoint(authority).TokenURL, Scopes: []string{m.DefaultScope()}, AuthStyle: oauth2.AuthStyleInParams}
 	t, err := cc.Token(m.ctx(ctx))
 	if err != nil {
 		return nil, fromTokenError(err)

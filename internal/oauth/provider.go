@@ -13,6 +13,7 @@ import (
 type Provider interface {
 	AuthorizeURL(r AuthorizeRequest) string
 	AdminConsentURL(authority, state string) string
+	DefaultScope() string // the cloud's .default, as client credentials ask for it
 	Exchange(ctx context.Context, authority, code, verifier string) (*Token, error)
 	Refresh(ctx context.Context, authority, refreshToken string) (*Token, error)
 	ClientCredentials(ctx context.Context, authority, clientID, clientSecret string) (*Token, error)
@@ -67,5 +68,22 @@ type GraphUser struct {
 // ConsumersTenantID is the tenant of personal Microsoft accounts.
 const ConsumersTenantID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
-// GraphDefaultScope is the client credentials scope.
-const GraphDefaultScope = "https://graph.microsoft.com/.default"
+// GraphDefaultScope is the client credentials scope in the global cloud;
+// Microsoft.DefaultScope gives the one of the configured cloud.
+const GraphDefaultScope = GlobalGraphResource + "/.default"
+
+// GlobalGraphResource is Graph's resource identifier in the global cloud.
+const GlobalGraphResource = "https://graph.microsoft.com"
+
+// GraphResources are Graph's resource identifiers per national cloud: every
+// Graph scope that names its resource, .default included, must use the
+// cloud's own Graph host, and the platform answers granted scopes in that
+// form ("Microsoft Graph national cloud deployments" and "Access national
+// cloud deployments with the Microsoft Graph SDKs", learn.microsoft.com/graph/deployments,
+// learn.microsoft.com/graph/sdks/national-clouds).
+var GraphResources = map[string]string{
+	"global":    GlobalGraphResource,
+	"usgov":     "https://graph.microsoft.us",
+	"usgov-dod": "https://dod-graph.microsoft.us",
+	"china":     "https://microsoftgraph.chinacloudapi.cn",
+}

@@ -6,8 +6,15 @@ import (
 )
 
 // graphPrefixes are the ways a token answer may name Graph as the resource
-// of a permission: its URL or its application ID.
-var graphPrefixes = []string{"https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000/"}
+// of a permission: its URL in any cloud (a national cloud answers with its
+// own Graph host) or its application ID, which is the same everywhere.
+var graphPrefixes = func() []string {
+	out := []string{"00000003-0000-0000-c000-000000000000/"}
+	for _, host := range GraphResources {
+		out = append(out, host+"/")
+	}
+	return out
+}()
 
 // GrantedScopes turns a token answer's "scope" into the permissions the
 // broker records, in the same form as the request: Graph permissions by

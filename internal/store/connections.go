@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,7 +47,18 @@ type Connection struct {
 	Version               int64
 	HasRefreshToken       bool
 	HasClientSecret       bool
+	// Approval is a fact of its own: a connection made while its tenant
+	// required approval serves no tokens until an admin approves it,
+	// whatever status it reaches meanwhile (see Unapproved).
+	NeedsApproval bool
+	ApprovedAt    *time.Time
+	ApprovedBy    string // the approving admin's label, for the pages and the audit trail
 }
+
+// Unapproved reports whether the connection still waits for an admin's
+// approval. Such a connection never holds a status that serves tokens: the
+// store turns active into awaiting_approval for it (and Postgres checks).
+func (c Connection) Unapproved() bool { return c.NeedsApproval && c.ApprovedAt == nil }
 
 // Credentials are a connection's decrypted secrets.
 type Credentials struct {
@@ -72,19 +84,25 @@ const connectionColumns = `c.id, c.tenant_id, c.project_id, p.name, c.name, c.ac
 	c.status_trace_id, c.status_changed_at, c.account_tid, c.account_oid, c.account_username, c.account_name,
 	coalesce(c.created_by::text, ''), coalesce(u.email, ''), c.created_at, c.updated_at, c.client_secret_expires_at,
 	c.access_token_expires_at, c.last_refresh_at, c.last_used_at, c.version,
-	c.refresh_token_enc IS NOT NULL, c.client_secret_enc IS NOT NULL`
+	c.refresh_token_enc IS NOT NULL, c.client_secret_enc IS NOT NULL, c.needs_approval, c.approved_at, c.approved_by`
 
 const connectionFrom = ` FROM connections c JOIN projects p ON p.id = c.project_id LEFT JOIN users u ON u.id = c.created_by`
 
 func scanConnection(r pgx.Row) (Connection, error) {
 	var c Connection
-	err := r.Scan(&c.ID, &c.TenantID, &c.ProjectID, &c.ProjectName, &c.Name, &c.AccountType, &c.AuthType, &c.MSTenant,
+	err := r.Scan(connectionFields(&c)...)
+	return c, err
+}
+
+// connectionFields are the scan targets of connectionColumns, in order;
+// callers that select more columns append their own.
+func connectionFields(c *Connection, more ...any) []any {
+	return append([]any{&c.ID, &c.TenantID, &c.ProjectID, &c.ProjectName, &c.Name, &c.AccountType, &c.AuthType, &c.MSTenant,
 		&c.ClientID, &c.UserPrincipal, &c.RequestedScopes, &c.GrantedScopes, &c.Status, &c.StatusReason, &c.StatusCode,
 		&c.StatusTraceID, &c.StatusChangedAt, &c.AccountTID, &c.AccountOID, &c.AccountUsername, &c.AccountName,
 		&c.CreatedBy, &c.CreatedByEmail, &c.CreatedAt, &c.UpdatedAt, &c.ClientSecretExpiresAt,
 		&c.AccessTokenExpiresAt, &c.LastRefreshAt, &c.LastUsedAt, &c.Version,
-		&c.HasRefreshToken, &c.HasClientSecret)
-	return c, err
+		&c.HasRefreshToken, &c.HasClientSecret, &c.NeedsApproval, &c.ApprovedAt, &c.ApprovedBy}, more...)
 }
 
 // NewConnection is what creating a connection needs.
@@ -110,11 +128,22 @@ func (s *Store) CreateConnection(ctx context.Context, n NewConnection) (Connecti
 	}
 	secret := s.ring.SealString(n.ClientSecret, connPlace(&c, colClientSecret))
 	err := s.inTenant(ctx, n.TenantID, func(tx pgx.Tx) error {
+		// Made while the tenant requires approval: the connection needs it,
+		// and waits for it rather than start out serving tokens.
+		var needs bool
+		if err := tx.QueryRow(ctx, `SELECT require_approval FROM tenants WHERE id = $1`, n.TenantID).Scan(&needs); err != nil {
+			return err
+		}
+		needs = needs || status == "awaiting_approval"
+		if needs && servingStatus(status) {
+			status = "awaiting_approval"
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO connections (id, tenant_id, project_id, name, account_type, auth_type, ms_tenant,
-			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid)`,
+			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by,
+			needs_approval)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15)`,
 			c.ID, n.TenantID, n.ProjectID, n.Name, n.AccountType, n.AuthType, n.MSTenant, n.ClientID, n.UserPrincipal,
-			n.RequestedScopes, status, secret, n.ClientSecretExpiresAt, n.CreatedBy); err != nil {
+			n.RequestedScopes, status, secret, n.ClientSecretExpiresAt, n.CreatedBy, needs); err != nil {
 			return err
 		}
 		if err := insertEvent(ctx, tx, c.TenantID, c.ID, StatusEvent{Status: status}); err != nil {
@@ -157,12 +186,7 @@ func (s *Store) readWithCredentials(ctx context.Context, tx pgx.Tx, id string, f
 	}
 	var rt, cs, at []byte
 	var c Connection
-	err := tx.QueryRow(ctx, q, id).Scan(&c.ID, &c.TenantID, &c.ProjectID, &c.ProjectName, &c.Name, &c.AccountType, &c.AuthType, &c.MSTenant,
-		&c.ClientID, &c.UserPrincipal, &c.RequestedScopes, &c.GrantedScopes, &c.Status, &c.StatusReason, &c.StatusCode,
-		&c.StatusTraceID, &c.StatusChangedAt, &c.AccountTID, &c.AccountOID, &c.AccountUsername, &c.AccountName,
-		&c.CreatedBy, &c.CreatedByEmail, &c.CreatedAt, &c.UpdatedAt, &c.ClientSecretExpiresAt,
-		&c.AccessTokenExpiresAt, &c.LastRefreshAt, &c.LastUsedAt, &c.Version,
-		&c.HasRefreshToken, &c.HasClientSecret, &rt, &cs, &at)
+	err := tx.QueryRow(ctx, q, id).Scan(connectionFields(&c, &rt, &cs, &at)...)
 	if err != nil {
 		return c, Credentials{}, err
 	}
@@ -193,7 +217,29 @@ type ConnectionUpdate struct {
 	ClientSecretExpiresAt **time.Time
 	AccessToken           *string // "" removes it
 	AccessTokenExpiresAt  *time.Time
-	Refreshed             bool // sets last_refresh_at
+	Refreshed             bool      // sets last_refresh_at
+	Approve               *Approval // an admin's approval; nothing else sets approved_at
+}
+
+// Approval is an admin approving a connection.
+type Approval struct{ By string }
+
+// servingStatus: the statuses that hand out tokens (tokens.statusError
+// agrees; the migration's CHECK names them too).
+func servingStatus(s string) bool { return s == "active" || s == "secret_expiring" }
+
+// approvalHold is the status an update may really set: an unapproved
+// connection that would become active (a working reconnect, test or
+// refresh) waits for approval instead. Setting awaiting_approval (a first
+// sign-in in a tenant that requires approval) makes the connection need it.
+func approvalHold(c *Connection, u *ConnectionUpdate) {
+	if u.Status == nil || u.Approve != nil || !c.Unapproved() || !servingStatus(u.Status.Status) {
+		return
+	}
+	ev := *u.Status
+	ev.Status, ev.ErrorCode, ev.TraceID = "awaiting_approval", "", ""
+	ev.Reason = strings.TrimSpace(ev.Reason + " Waiting for an administrator's approval.")
+	u.Status = &ev
 }
 
 // Account is the Microsoft identity a connection signed in as.
@@ -235,6 +281,8 @@ func (s *Store) applyUpdate(ctx context.Context, tx pgx.Tx, c *Connection, u Con
 		}
 		return s.ring.SealString(*v, connPlace(c, col))
 	}
+	approvalHold(c, &u)
+	hold := u.Status != nil && u.Status.Status == "awaiting_approval" && u.Approve == nil
 	// Each optional column keeps its value when its "set" flag is false.
 	_, err := tx.Exec(ctx, `UPDATE connections SET
 		status = CASE WHEN $2 THEN $3 ELSE status END,
@@ -253,6 +301,9 @@ func (s *Store) applyUpdate(ctx context.Context, tx pgx.Tx, c *Connection, u Con
 		access_token_expires_at = CASE WHEN $18 THEN $20 ELSE access_token_expires_at END,
 		last_refresh_at = CASE WHEN $21 THEN now() ELSE last_refresh_at END,
 		client_secret_expires_at = CASE WHEN $22 THEN $23 ELSE client_secret_expires_at END,
+		needs_approval = needs_approval OR $24,
+		approved_at = CASE WHEN $25 THEN now() WHEN $24 THEN NULL ELSE approved_at END,
+		approved_by = CASE WHEN $25 THEN $26 WHEN $24 THEN '' ELSE approved_by END,
 		updated_at = now(), version = version + 1
 		WHERE id = $1`,
 		c.ID,
@@ -269,7 +320,8 @@ func (s *Store) applyUpdate(ctx context.Context, tx pgx.Tx, c *Connection, u Con
 		u.ClientSecret != nil, seal(u.ClientSecret, colClientSecret),
 		u.AccessToken != nil, seal(u.AccessToken, colAccessToken), u.AccessTokenExpiresAt,
 		u.Refreshed,
-		u.ClientSecretExpiresAt != nil, derefTime(u.ClientSecretExpiresAt))
+		u.ClientSecretExpiresAt != nil, derefTime(u.ClientSecretExpiresAt),
+		hold, u.Approve != nil, pick(u.Approve, func(a *Approval) string { return a.By }))
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,10 @@ func (s *Store) CreateConnectionWithFlow(ctx context.Context, n NewConnection, f
 	verifier := s.ring.SealString(f.Verifier, flowPlace(&f))
 	err := s.inTenant(ctx, n.TenantID, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO connections (id, tenant_id, project_id, name, account_type, auth_type, ms_tenant,
-			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, NULLIF($13, '')::uuid)`,
+			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by,
+			needs_approval)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, NULLIF($13, '')::uuid,
+			(SELECT require_approval FROM tenants WHERE id = $2))`,
 			c.ID, n.TenantID, n.ProjectID, n.Name, n.AccountType, n.AuthType, n.MSTenant, n.ClientID, n.UserPrincipal,
 			n.RequestedScopes, secret, n.ClientSecretExpiresAt, n.CreatedBy); err != nil {
 			return err

@@ -142,12 +142,7 @@ func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (Connec
 		page.Rows, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConnectionRow, error) {
 			var cr ConnectionRow
 			c := &cr.Connection
-			err := r.Scan(&c.ID, &c.TenantID, &c.ProjectID, &c.ProjectName, &c.Name, &c.AccountType, &c.AuthType, &c.MSTenant,
-				&c.ClientID, &c.UserPrincipal, &c.RequestedScopes, &c.GrantedScopes, &c.Status, &c.StatusReason, &c.StatusCode,
-				&c.StatusTraceID, &c.StatusChangedAt, &c.AccountTID, &c.AccountOID, &c.AccountUsername, &c.AccountName,
-				&c.CreatedBy, &c.CreatedByEmail, &c.CreatedAt, &c.UpdatedAt, &c.ClientSecretExpiresAt,
-				&c.AccessTokenExpiresAt, &c.LastRefreshAt, &c.LastUsedAt, &c.Version,
-				&c.HasRefreshToken, &c.HasClientSecret, &cr.TenantSlug)
+			err := r.Scan(connectionFields(c, &cr.TenantSlug)...)
 			return cr, err
 		})
 		return err

@@ -65,6 +65,10 @@ func servable(status string) bool { return status == "active" || status == "secr
 // trace ID as recorded when the refresh failed.
 func statusError(c *store.Connection) *Error {
 	e := &Error{Status: c.Status, AADSTS: c.StatusCode, TraceID: c.StatusTraceID}
+	if c.Unapproved() && c.Status != "disabled" { // approval is owed whatever the status says
+		e.Code, e.Detail = CodeNotApproved, "The connection is waiting for an administrator's approval."
+		return e
+	}
 	switch c.Status {
 	case "active", "secret_expiring":
 		return nil
@@ -99,6 +103,11 @@ var statusFor = map[oauth.Class]string{
 	oauth.ClassRestart: "needs_reauth",
 	oauth.ClassConsent: "consent_required",
 	oauth.ClassConfig:  "config_error",
+	// An organisation's policy (Conditional Access, device management)
+	// blocks the grant: the person cannot fix it by signing in again, an
+	// administrator of that organisation must, so it is a configuration
+	// problem, not needs_reauth.
+	oauth.ClassAdmin: "config_error",
 }
 
 // causes name, per AADSTS code, what Microsoft's refusal means, so a 409's
@@ -113,7 +122,8 @@ var causes = map[int]string{
 	50076:   "multi-factor authentication is required",
 	50079:   "the user must register for multi-factor authentication",
 	50078:   "the user's multi-factor authentication has expired",
-	53003:   "Conditional Access blocked the sign-in",
+	53003:   "a Conditional Access policy of the organization blocks access; signing in again will not help, an administrator of the organization must change the policy or exempt the user",
+	530003:  "the organization requires a managed device; signing in again will not help, an administrator of the organization must change the policy or register the device",
 	530032:  "a security policy blocked the sign-in",
 	53000:   "Conditional Access requires a compliant or managed device",
 	50057:   "the user account is disabled",
@@ -150,6 +160,8 @@ func permanentError(oe *oauth.Error, class oauth.Class) (store.StatusEvent, *Err
 		text = oe.Description
 	case known:
 		text = c + ". Microsoft said: " + oe.Summary()
+	case class == oauth.ClassAdmin:
+		text = "an administrator of the organization must act (" + oe.Code + ", " + oe.SubError + "); signing in again will not help. Microsoft said: " + oe.Summary()
 	default:
 		text = "Microsoft refused to issue a token (" + oe.Code + "). Microsoft said: " + oe.Summary()
 	}
@@ -176,6 +188,11 @@ func unavailable(err error, retryAfter time.Duration) *Error {
 	if errors.As(err, &oe) {
 		e.AADSTS, e.TraceID, e.CorrelationID = oe.AADSTS(), oe.TraceID, oe.CorrelationID
 		switch {
+		case oe.BrokerApp:
+			// The broker's own app registration fails for every connection
+			// (internal/apphealth): the connection keeps its status, and an
+			// operator, not the caller, must act.
+			e.Detail = oe.Description + " Retry after the given delay."
 		case oe.Network:
 			e.Detail = "Microsoft's token endpoint did not answer (" + oe.Description + ")."
 		case oe.HTTPStatus == 429 || oe.Code == "temporarily_unavailable":

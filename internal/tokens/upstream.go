@@ -123,7 +123,10 @@ func (s *Service) callWithRetry(ctx context.Context, c *store.Connection, cr *st
 			return tok, nil
 		}
 		var oe *oauth.Error
-		if !errors.As(err, &oe) || oe.Class() != oauth.ClassTransient || attempt >= s.opts.MaxAttempts {
+		// BrokerApp (internal/apphealth): the broker's own app registration
+		// is failing; the answer came without asking Microsoft, and retrying
+		// before its Retry-After would only spin.
+		if !errors.As(err, &oe) || oe.Class() != oauth.ClassTransient || oe.BrokerApp || attempt >= s.opts.MaxAttempts {
 			return nil, err
 		}
 		wait := s.backoff(attempt, oe.RetryAfter)

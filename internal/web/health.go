@@ -15,7 +15,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz says whether to send traffic here: the database answers and the
-// Ready check (the schema is current) passes. The reason shown is short and
+// Ready check (the schema is current) passes. Below "ok" come detail lines
+// (the broker's app registration at Microsoft), which never fail it: a
+// replica still serves cached tokens and client credentials meanwhile. The reason shown is short and
 // fixed, or an *Error's safe message; the full error goes to the log.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
@@ -37,7 +39,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	plain(w, http.StatusOK, "ok")
+	body := "ok"
+	if s.readyDetail != nil {
+		for _, line := range s.readyDetail() {
+			body += "\n" + line
+		}
+	}
+	plain(w, http.StatusOK, body)
 }
 
 func plain(w http.ResponseWriter, status int, body string) {

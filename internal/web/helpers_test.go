@@ -77,7 +77,6 @@ func newTestServer(t *testing.T, opts ...func(*web.Deps)) *testServer {
 	ts.deps = web.Deps{
 		Store: ts.store, Logger: slog.New(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		PublicURL: publicURL, SessionKeys: sessionKey, Now: ts.clock.Now, Passwords: auth.CheapParams,
-		FormActions: []string{"https://login.microsoftonline.com"},
 	}
 	for _, o := range opts {
 		o(&ts.deps)

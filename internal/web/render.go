@@ -18,8 +18,17 @@ type Page struct {
 	Viewer    *ViewerInfo
 	Flash     *Flash
 	Demo      bool
+	Notices   []Notice // broker-wide conditions, for operators and tenant admins
 	RequestID string
 	Nav       []NavLink // the signed-in viewer's sections, filled by Render
+}
+
+// Notice is a broker-wide condition shown as a banner on every page to the
+// people who can act on it or must know: operators and tenant admins.
+type Notice struct {
+	Level string // "warning" or "error"
+	Title string
+	Text  string
 }
 
 // NavLink is one section in the top bar's navigation.
@@ -115,6 +124,9 @@ func (ui *UI) Render(w http.ResponseWriter, r *http.Request, status int, page st
 		}
 	}
 	p.Demo = ui.demo
+	if ui.notices != nil && p.Viewer != nil && (p.Viewer.IsOperator || p.Viewer.IsAdmin()) {
+		p.Notices = ui.notices()
+	}
 	p.RequestID = RequestID(ctx)
 	p.Nav = navFor(p.Viewer, r.URL.Path)
 

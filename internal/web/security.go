@@ -8,14 +8,16 @@ import (
 )
 
 // securityHeaders returns middleware setting the headers every response
-// carries. The CSP allows no inline script or style at all; formActions are
-// extra origins forms may post or redirect to (Chrome checks form-action on
-// the redirect after a post too, so the sign-in page of an identity provider
-// a form redirects to belongs here).
-func securityHeaders(formActions []string, https bool) func(http.Handler) http.Handler {
-	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-		"form-action " + strings.Join(append([]string{"'self'"}, formActions...), " ") +
-		"; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+// carries. The CSP allows no inline script or style at all, and forms post
+// to this origin only: form-action 'self', no identity provider host. Chrome
+// checks form-action on every redirect after a post until a page renders,
+// and Microsoft's sign-in moves on to hosts nobody can list (login.live.com,
+// a federated organisation's AD FS), so "Sign in with Microsoft" answers its
+// post with a page of ours that navigates on (connweb/handoff.go) rather
+// than widening this list.
+func securityHeaders(https bool) func(http.Handler) http.Handler {
+	const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()

@@ -33,7 +33,12 @@ type Deps struct {
 	Now         func() time.Time
 	Demo        bool                        // shows "Demo — not for production" on every page
 	Ready       func(context.Context) error // extra /readyz check (schema current); an *Error's message is shown
-	FormActions []string                    // origins forms may post or redirect to, beyond 'self'
+	// Notices are broker-wide conditions (the broker's own app registration
+	// failing, its secret expiring) shown as a banner to operators and
+	// tenant admins on every page; ReadyDetail adds lines to /readyz's body
+	// without failing it. Either may be nil.
+	Notices     func() []Notice
+	ReadyDetail func() []string
 
 	// Mount registers browser areas: sessions, viewer, flash and the
 	// cross-origin check apply. Each function gets its own group, so it may
@@ -45,23 +50,25 @@ type Deps struct {
 
 	Registry  *prometheus.Registry       // default: NewRegistry()
 	Limiter   *auth.Limiter              // default: auth.NewLimiter with Now
-	Passwords auth.Params                // cost of the dummy check for unknown emails; default auth.DefaultParams
+	Passwords auth.Params                // cost of the stand-in check for unknown emails and refused attempts; default auth.DefaultParams
 	ClientIP  func(*http.Request) string // default: RemoteAddr's host; set it when behind a proxy
 }
 
 // Server is the built router. It is an http.Handler.
 type Server struct {
-	router    chi.Router
-	ui        *UI
-	store     *store.Store
-	logger    *slog.Logger
-	now       func() time.Time
-	ready     func(context.Context) error
-	metrics   *httpMetrics
-	registry  *prometheus.Registry
-	limiter   *auth.Limiter
-	passwords auth.Params
-	clientIP  func(*http.Request) string
+	router      chi.Router
+	ui          *UI
+	store       *store.Store
+	logger      *slog.Logger
+	now         func() time.Time
+	ready       func(context.Context) error
+	readyDetail func() []string
+	metrics     *httpMetrics
+	registry    *prometheus.Registry
+	limiter     *auth.Limiter
+	passwords   auth.Params
+	standIn     string // a hash with passwords' cost that no password matches
+	clientIP    func(*http.Request) string
 }
 
 // NewRouter builds the broker's HTTP handler.
@@ -80,7 +87,7 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: d.Store, logger: d.Logger, now: d.Now, ready: d.Ready, registry: d.Registry,
+	s := &Server{store: d.Store, logger: d.Logger, now: d.Now, ready: d.Ready, readyDetail: d.ReadyDetail, registry: d.Registry,
 		limiter: d.Limiter, passwords: d.Passwords, clientIP: d.ClientIP}
 	if s.now == nil {
 		s.now = time.Now
@@ -94,6 +101,7 @@ func New(d Deps) (*Server, error) {
 	if s.passwords == (auth.Params{}) {
 		s.passwords = auth.DefaultParams
 	}
+	s.standIn = s.passwords.StandIn()
 	if s.clientIP == nil {
 		s.clientIP = remoteHost
 	}
@@ -112,7 +120,7 @@ func New(d Deps) (*Server, error) {
 	}
 
 	r := chi.NewRouter()
-	r.Use(requestID, securityHeaders(d.FormActions, pub.https), s.observe, s.recoverer)
+	r.Use(requestID, securityHeaders(pub.https), s.observe, s.recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.ui.ErrorPage(w, r, http.StatusNotFound, "") })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		s.ui.ErrorPage(w, r, http.StatusMethodNotAllowed, "This address does not take that kind of request.")
@@ -164,7 +172,7 @@ func newUI(d Deps, pub publicURL, keys [][]byte, now func() time.Time) (*UI, err
 	if err != nil {
 		return nil, err
 	}
-	ui := &UI{store: d.Store, logger: d.Logger, now: now, demo: d.Demo, pages: pages, assets: a, flashes: flashCodecs}
+	ui := &UI{store: d.Store, logger: d.Logger, now: now, demo: d.Demo, notices: d.Notices, pages: pages, assets: a, flashes: flashCodecs}
 	ui.sessions = &Sessions{store: d.Store, now: now, log: d.Logger, codecs: sessionCodecs, cookie: newCookieSpec(pub.https)}
 	return ui, nil
 }

@@ -23,6 +23,7 @@ type UI struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	demo     bool
+	notices  func() []Notice // Deps.Notices
 	pages    map[string]*template.Template
 	assets   *assets
 	sessions *Sessions

@@ -90,7 +90,7 @@ func NewAt(t testing.TB, host string) *Server {
 	tokenAPI := api.New(s.Store, s.Tokens, s.Verifier, s.Usage, logger, now)
 	adminAPI := adminapi.New(s.AdminSvc, s.Verifier, logger)
 	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
-		Now: now, Passwords: auth.CheapParams, FormActions: []string{connweb.FormAction(s.SimURL)},
+		Now: now, Passwords: auth.CheapParams,
 		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount},
 		MountAPI: []func(chi.Router, *web.UI){
 			func(r chi.Router, _ *web.UI) { r.Route("/v1", tokenAPI.Routes) },

@@ -48,6 +48,10 @@ func (s *Sim) serveAdminConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.flows.put(f.id, f, s.Now().UnixNano())
+	if s.hintedHost(f, q.Get("login_hint"), q.Get("domain_hint")) == hostIdP {
+		s.toIdP(w, r, f, q.Get("login_hint"))
+		return
+	}
 	s.showSignIn(w, r, f, q.Get("login_hint"), nil)
 }
 

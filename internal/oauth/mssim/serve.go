@@ -85,11 +85,12 @@ func printBanner(out io.Writer, base string, d Demo) {
 	p("    client secret (demo value)\t%s", d.DaemonApp.Secret)
 	p("    expired secret (demo value)\t%s", d.DaemonApp.ExpiredSecret)
 	p("    application permissions\t%s", strings.Join(d.DaemonApp.AppPermissions, " "))
-	for _, t := range []DemoTenant{d.Contoso, d.Fabrikam, d.Consumers} {
+	for _, t := range []DemoTenant{d.Contoso, d.Fabrikam, d.Northwind, d.Consumers} {
 		p("  tenant %s\t%s\t%s", t.Name, t.ID, t.Domain)
 	}
 	p("    (Fabrikam requires admin consent for .Shared scopes)")
-	for _, u := range []DemoUser{d.Adele, d.Alex, d.ContosoAdmin, d.Megan, d.FabrikamAdmin, d.Pat} {
+	p("    (Northwind's %s users sign in at its own identity provider)", DemoNorthwindFederatedDomain)
+	for _, u := range []DemoUser{d.Adele, d.Alex, d.ContosoAdmin, d.Megan, d.FabrikamAdmin, d.Lee, d.Pat} {
 		role := ""
 		if u.Admin {
 			role = "admin"

@@ -42,6 +42,20 @@ func (s *Sim) serveLogin(w http.ResponseWriter, r *http.Request) {
 		s.showSignIn(w, r, f, login, e)
 		return
 	}
+	switch {
+	case u.tenant.personal:
+		s.toMSA(w, r, f, u.UPN) // login.live.com signs personal accounts in
+		return
+	case u.federated():
+		s.toIdP(w, r, f, u.UPN) // and an organisation's IdP its federated users
+		return
+	}
+	s.signedIn(w, r, f, u)
+}
+
+// signedIn records a sign-in on the host that did it (a session cookie for
+// prompt=none) and moves on to consent or admin consent.
+func (s *Sim) signedIn(w http.ResponseWriter, r *http.Request, f *flow, u *user) {
 	sess := &session{user: u, authSeq: s.seq.Add(1), authTime: s.Now()}
 	sid := newToken("", 24)
 	s.sessions.put(sid, sess, sess.authTime.UnixNano())

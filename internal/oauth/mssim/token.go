@@ -102,6 +102,9 @@ func (s *Sim) authenticateClient(a authority, clientID, secret string, form url.
 	if ap == nil {
 		return nil, errAppNotFound(clientID, a.dirName())
 	}
+	if e := s.appDisabledError(ap); e != nil {
+		return nil, e
+	}
 	if form.Get("client_assertion") != "" {
 		return nil, newErr(401, "invalid_client", 700027, "Client assertion failed signature validation. (The simulation does not support certificate credentials.)")
 	}

@@ -1,0 +1,66 @@
+package apphealth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/brokerhq/broker/internal/oauth"
+)
+
+// Guard is the broker's Microsoft provider with the Monitor in front of the
+// calls that authenticate as the broker's own app: refreshing and redeeming
+// codes. Client credentials use each customer's own app and pass straight
+// through; a failure there is that connection's alone.
+type Guard struct {
+	oauth.Provider
+	Monitor *Monitor
+}
+
+// Refresh refreshes, unless the app is known to be failing and this is not
+// the probe: then it answers at once, without asking Microsoft, with an
+// error the token service treats as "retry later" (the connection keeps
+// its status) and that names the broker's condition.
+func (g *Guard) Refresh(ctx context.Context, authority, refreshToken string) (*oauth.Token, error) {
+	ok, probe, wait := g.Monitor.admit()
+	if !ok {
+		g.Monitor.count(false)
+		return nil, paused(g.Monitor.Condition(), wait)
+	}
+	g.Monitor.count(true)
+	tok, err := g.Provider.Refresh(ctx, authority, refreshToken)
+	return tok, g.after(err, probe)
+}
+
+// Exchange redeems a code. A person is waiting at the callback, so it is
+// never held back, but its answer counts like a refresh's.
+func (g *Guard) Exchange(ctx context.Context, authority, code, verifier string) (*oauth.Token, error) {
+	_, probe, _ := g.Monitor.admit()
+	g.Monitor.count(true)
+	tok, err := g.Provider.Exchange(ctx, authority, code, verifier)
+	return tok, g.after(err, probe)
+}
+
+// after reports the answer and turns an app failure into the paused error.
+func (g *Guard) after(err error, probe bool) error {
+	cond := g.Monitor.done(err, probe)
+	var oe *oauth.Error
+	if cond == nil || !errors.As(err, &oe) || len(oe.ErrorCodes) == 0 || kinds[oe.ErrorCodes[0]] == "" {
+		return err
+	}
+	return paused(cond, cond.NextProbe.Sub(g.Monitor.opts.Now()))
+}
+
+// paused is the answer while the app fails: Microsoft's code and trace ID
+// for support, BrokerApp set so that the token service retries later and
+// never records it as the connection's own failure.
+func paused(c *Condition, wait time.Duration) error {
+	e := &oauth.Error{BrokerApp: true, RetryAfter: max(wait, time.Second), Code: "invalid_client",
+		Description: "The broker's own app registration is failing; refreshes are paused until an operator fixes it."}
+	if c != nil {
+		e.TraceID, e.ErrorCodes = c.TraceID, []int{c.code}
+		e.Description = "The broker's own app registration is failing (" + c.Code + ": " + c.Summary +
+			"); refreshes are paused until an operator fixes it."
+	}
+	return e
+}
