@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/config"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
+	"github.com/brokerhq/broker/internal/store"
 )
 
 // cmdDemo runs the broker against the simulated Microsoft platform with a
@@ -20,7 +22,11 @@ import (
 func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	fs := newFlags("demo", s)
 	simURL := fs.String("microsoft-url", "", "use a simulation already running at this URL (default: start one on 127.0.0.1:8081)")
-	simAddr := fs.String("microsoft-addr", "127.0.0.1:8081", "where to start the in-process simulation")
+	simAddr := fs.String("microsoft-addr", "127.0.0.1:8081", "where to start the in-process simulation's login host")
+	msaAddr := fs.String("microsoft-msa-addr", "127.0.0.1:8082", "its Microsoft account host (personal accounts sign in there)")
+	idpAddr := fs.String("microsoft-idp-addr", "127.0.0.1:8083", "its federated identity provider (Northwind's accounts sign in there)")
+	simState := fs.String("microsoft-state", "", "the simulation's state file, so a restart breaks no connection (default: $BROKER_DEMO_MICROSOFT_STATE, else demo-microsoft-state.json in the user cache directory)")
+	noMigrate := fs.Bool("no-migrate", false, "do not migrate (the operator ran `broker migrate up`); refuse an old schema")
 	if err := fs.Parse(args); err != nil {
 		return errUsageShown
 	}
@@ -45,20 +51,35 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 
 	base := strings.TrimRight(*simURL, "/")
 	if base == "" {
-		ln, err := net.Listen("tcp", *simAddr)
+		state := demoStatePath(*simState, getenv)
+		sim, err := mssim.Start(mssim.ServeConfig{Addr: *simAddr, MSAAddr: *msaAddr, IdPAddr: *idpAddr,
+			StatePath: state, Cloud: cfg.MicrosoftCloud, RedirectURIs: []string{cfg.RedirectURL()}})
 		if err != nil {
-			return fmt.Errorf("start the simulated Microsoft platform on %s: %w", *simAddr, err)
+			return fmt.Errorf("start the simulated Microsoft platform: %w", err)
 		}
-		base = "http://" + ln.Addr().String()
-		sim := mssim.New(mssim.Options{BaseURL: base, GraphBaseURL: base})
-		mssim.SeedDemo(sim, mssim.DemoConfig{RedirectURIs: []string{cfg.RedirectURL()}})
-		hs := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go hs.Serve(ln)
-		defer hs.Close()
+		base = sim.LoginURL
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := sim.Stop(sctx); err != nil {
+				log.Error("stop the simulated Microsoft platform", "err", err)
+			}
+		}()
+		log.Info("simulated Microsoft platform", "login", sim.LoginURL, "microsoft_account", sim.MSAURL,
+			"federated_idp", sim.IdPURL, "state_file", state, "restored", sim.Restored)
 	}
 	cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = base, base
 
-	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log})
+	// The demo runs on a machine with Postgres and nothing else set up:
+	// create its database when the server says it does not exist.
+	created, err := store.EnsureDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("created the demo database named in BROKER_DATABASE_URL")
+	}
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log, NoMigrate: *noMigrate})
 	if err != nil {
 		return err
 	}
@@ -76,6 +97,27 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	return err
 }
 
+// demoStatePath is where the in-process simulation keeps its state: the
+// flag, else BROKER_DEMO_MICROSOFT_STATE, else a file in the user's cache
+// directory (empty, i.e. not kept, if there is none).
+func demoStatePath(flag string, getenv env) string {
+	if flag != "" {
+		return flag
+	}
+	if v := getenv("BROKER_DEMO_MICROSOFT_STATE"); v != "" {
+		return v
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	dir = filepath.Join(dir, "broker")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "demo-microsoft-state.json")
+}
+
 func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
 	w := s.out
 	fmt.Fprintf(w, `
@@ -84,6 +126,7 @@ func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
 ==================================================================
  Open      %s
  Sign in   %s  /  %s   (demo admin)
+           %s  /  %s   (demo member: sees only the %s project)
  Microsoft %s  (simulated login.microsoftonline.com + Graph)
 
  Sign in to Microsoft as any of these demo accounts (no password):
@@ -93,7 +136,7 @@ func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
  Client credentials (Tenant-specific) with the demo daemon app:
    Tenant ID/Domain %s   User ID %s
    Client ID %s   Client secret %s
-`, cfg.PublicURL, d.AdminEmail, d.AdminPassword, simBase, strings.Join(d.Accounts, ", "),
+`, cfg.PublicURL, d.AdminEmail, d.AdminPassword, d.MemberEmail, d.AdminPassword, d.MemberProject, simBase, strings.Join(d.Accounts, ", "),
 		d.DaemonTenant, d.DaemonUser, d.DaemonClientID, d.DaemonSecret)
 	if d.APIKey != "" {
 		fmt.Fprintf(w, `

@@ -17,7 +17,10 @@ import (
 	"github.com/brokerhq/broker/internal/tokens/tokenstest"
 )
 
-const keys = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+const (
+	keys         = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	metricsToken = "clienttest-metrics-token-0123456789abcdef"
+)
 
 // env is a real broker (app.New, served on loopback with its workers) in
 // front of the simulated Microsoft, with a tenant, a project and an API key.
@@ -30,9 +33,6 @@ type env struct {
 	key     string
 	client  *brokerclient.Client
 }
-
-// metricsToken opens /metrics on the broker's listener (off by default).
-const metricsToken = "clienttest-metrics-token-0123456789"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()

@@ -136,7 +136,7 @@ func TestHTTPClientThrottling(t *testing.T) {
 		t.Fatalf("RetryThrottled: %d", resp.StatusCode)
 	}
 	// The broker's metrics saw both throttles and the two answers.
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/metrics", nil)
+	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+metricsToken)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
