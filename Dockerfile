@@ -3,6 +3,8 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod replaces the client module with ./client (used by tests only).
+COPY client/go.mod client/go.sum ./client/
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/broker ./cmd/broker
@@ -10,6 +12,6 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/broker ./cmd/broke
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/broker /usr/local/bin/broker
 USER nonroot:nonroot
-EXPOSE 8080 8081
+EXPOSE 8080 8081 8082 8083
 ENTRYPOINT ["/usr/local/bin/broker"]
 CMD ["serve"]

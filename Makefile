@@ -2,10 +2,11 @@
 GO ?= go
 BIN := bin/broker
 
-.PHONY: test lint build run bench pg-ready
+.PHONY: test lint build run bench pg-ready fuzz
 
 test: pg-ready
 	$(GO) test -race -count=1 ./...
+	cd client && $(GO) test -race -count=1 ./...
 
 # pg-ready fails with one clear line when Postgres is down; where Docker is
 # available it starts the compose file's Postgres first.
@@ -19,6 +20,7 @@ pg-ready:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	cd client && $(GO) vet ./...
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/broker
@@ -28,3 +30,19 @@ run: build
 
 bench: pg-ready
 	$(GO) run ./bench/tokenbench
+	$(GO) run ./bench/proxybench
+
+# fuzz runs every fuzz target for FUZZTIME each (their seed corpora already
+# run in `make test`). A failing input is saved under the package's
+# testdata/fuzz/ and then replays in every `go test`.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	internal/secrets:FuzzOpen internal/secrets:FuzzSealOpen internal/secrets:FuzzParseRing \
+	internal/store:FuzzListCursor internal/api:FuzzTokenQuery \
+	internal/connections:FuzzCallbackParams internal/connections:FuzzForm \
+	internal/oauth:FuzzTokenError internal/oauth:FuzzVerifyIDToken
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done

@@ -3,6 +3,7 @@ module github.com/brokerhq/broker
 go 1.26.8
 
 require (
+	github.com/brokerhq/broker/client v0.0.0-00010101000000-000000000000
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/go-chi/chi/v5 v5.5.0
@@ -37,3 +38,6 @@ require (
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// The Go client is its own module (client/); the broker's tests run it against a real broker.
+replace github.com/brokerhq/broker/client => ./client

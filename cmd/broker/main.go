@@ -43,6 +43,8 @@ Usage:
   broker migrate up|status                    apply or list schema migrations
   broker tenant create --slug S --name N      add a tenant
   broker project create --tenant S --name N  add a project (a connection's Location)
+  broker project graph-policy --tenant S --project N [--allow "GET /v1.0/me/messages"]... [--clear]
+                                             the project's Graph proxy allowlist (shown without flags)
   broker user create --tenant S --email E --role admin|member [--project NAME]...
                                               add a user; password from stdin, or generated and printed once
   broker operator create --email E            add a platform operator (password as for user create)
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return cmdTenantCreate(ctx, rest[1:], getenv, s)
 	case cmd == "project" && sub == "create":
 		return cmdProjectCreate(ctx, rest[1:], getenv, s)
+	case cmd == "project" && sub == "graph-policy":
+		return cmdGraphPolicy(ctx, rest[1:], getenv, s)
 	case cmd == "user" && sub == "create":
 		return cmdUserCreate(ctx, rest[1:], getenv, s)
 	case cmd == "operator" && sub == "create":

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
 )
@@ -31,6 +32,7 @@ type Handler struct {
 	// TokenWait bounds how long a token request waits for a refresh
 	// (default 10s); past it the caller gets upstream_unavailable.
 	TokenWait time.Duration
+	Graph     *graphproxy.Proxy // nil: the Graph proxy answers not_found
 }
 
 // New returns a Handler with its dependencies.
@@ -59,6 +61,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get("/connections", h.listConnections)
 	r.Get("/connections/{id}", h.getConnection)
 	r.Get("/connections/{id}/token", h.token)
+	h.graphRoutes(r)
 }
 
 // authenticate returns the request's verified API key, or answers 401 (or

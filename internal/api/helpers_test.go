@@ -190,7 +190,10 @@ func conformance(t *testing.T) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
-			pattern := strings.TrimPrefix(chi.RouteContext(r.Context()).RoutePattern(), "/api/v1")
+			pattern := strings.Replace(strings.TrimPrefix(chi.RouteContext(r.Context()).RoutePattern(), "/api/v1"), "/*", "/{path}", 1)
+			if strings.HasSuffix(pattern, "/graph/{path}") && rec.code == "" {
+				return // Graph's own answer, passed through: the document's "default"
+			}
 			op, documented := doc.Paths[pattern][strings.ToLower(r.Method)]
 			codes := doc.GenericCodes
 			if documented {

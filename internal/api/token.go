@@ -94,8 +94,10 @@ func tokenQuery(raw string) (minTTL time.Duration, force bool, msg string) {
 	}
 	minTTL = defaultMinTTL
 	if v := q.Get("min_ttl"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || time.Duration(n)*time.Second > maxMinTTL {
+		// Bounded before it becomes a Duration: 9300000000 seconds times
+		// 1e9 wraps int64 to a negative min_ttl that any token satisfies.
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > int64(maxMinTTL/time.Second) {
 			return 0, false, "min_ttl must be a whole number of seconds from 0 to 3000."
 		}
 		minTTL = time.Duration(n) * time.Second

@@ -145,8 +145,12 @@ func TestProblemCodesOverHTTP(t *testing.T) {
 	}
 
 	ok := e.conn(t, tokenstest.Conn{Name: "fine"})
-	for _, q := range []string{"min_ttl=abc", "min_ttl=-1", "min_ttl=3001", "force_refresh=maybe", "min_ttl=%zz"} {
-		wantProblem(t, s, key, "/api/v1/connections/"+ok.ID+"/token?"+q, "invalid_request")
+	for _, q := range []string{"min_ttl=abc", "min_ttl=-1", "min_ttl=3001", "force_refresh=maybe", "min_ttl=%zz",
+		"min_ttl=9300000000", "min_ttl=9223372037", "min_ttl=18446744073709551616", "min_ttl=-9300000000"} {
+		p := wantProblem(t, s, key, "/api/v1/connections/"+ok.ID+"/token?"+q, "invalid_request")
+		if strings.HasPrefix(q, "min_ttl=") && q != "min_ttl=%zz" && p.Detail != "min_ttl must be a whole number of seconds from 0 to 3000." {
+			t.Fatalf("%s: detail %q", q, p.Detail)
+		}
 	}
 	wantProblem(t, s, key, "/api/v1/nothing-here", "not_found")
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/api/v1/connections/"+ok.ID+"/token", nil)
@@ -212,5 +216,22 @@ func TestThreeServersOneRefresh(t *testing.T) {
 	}
 	if n := e.ms.Sim.Count(mssim.EndpointToken, "refresh_token"); n != 1 {
 		t.Fatalf("%d refreshes reached Microsoft, want 1", n)
+	}
+}
+
+// min_ttl is bounded as a number of seconds, before it becomes a Duration
+// that could wrap around.
+func TestTokenQueryBounds(t *testing.T) {
+	for q, want := range map[string]time.Duration{"": defaultMinTTL, "min_ttl=0": 0, "min_ttl=3000": maxMinTTL,
+		"min_ttl=0060": time.Minute} {
+		if got, _, msg := tokenQuery(q); msg != "" || got != want {
+			t.Errorf("%q: %v %q, want %v", q, got, msg, want)
+		}
+	}
+	for _, q := range []string{"min_ttl=9300000000", "min_ttl=9223372037", "min_ttl=3001", "min_ttl=1e3", "min_ttl=0x10",
+		"min_ttl=99999999999999999999"} {
+		if got, _, msg := tokenQuery(q); msg == "" {
+			t.Errorf("%q accepted as %v", q, got)
+		}
 	}
 }

@@ -26,6 +26,7 @@ func TestBrokerAppConditionIsShown(t *testing.T) {
 	cfg := testConfig(t, testdb.New(t))
 	cfg.Demo, cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = true, ms.URL, ms.URL
 	cfg.MicrosoftClientID, cfg.MicrosoftClientSecret = mssim.DemoWebClientID, "the-old-secret"
+	cfg.MetricsToken = strings.Repeat("m3tr1cs", 6)
 	mssim.SeedDemo(sim, mssim.DemoConfig{RedirectURIs: []string{cfg.RedirectURL()}})
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -82,7 +83,15 @@ func TestBrokerAppConditionIsShown(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "microsoft_app: failing AADSTS7000215 (secret_invalid)") {
 		t.Fatalf("/readyz: %d %q", status, body)
 	}
-	_, body = get(http.DefaultClient, "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+cfg.MetricsToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body = string(b)
 	for _, want := range []string{"broker_microsoft_app_up 0",
 		`broker_microsoft_app_condition{code="AADSTS7000215",kind="secret_invalid"} 1`, "broker_microsoft_app_requests_total 1"} {
 		if !strings.Contains(body, want) {

@@ -49,6 +49,7 @@ func (a *App) seedDemoAPIKey(ctx context.Context, tenantID string) (string, erro
 // apiRouter serves /api/v1: the token endpoint and the admin JSON mirror.
 func (a *App) apiRouter(o Options) http.Handler {
 	h := api.New(a.Store, a.Tokens, a.Keys, a.Usage, o.Logger, o.Now)
+	h.Graph = a.graph
 	r := chi.NewRouter()
 	r.Route("/api/v1", h.Routes)
 	r.Route("/api/v1/admin", adminapi.New(a.admin, a.Keys, o.Logger).Routes)

@@ -70,20 +70,27 @@ func VerifyPassword(encoded, password string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if len(password) > maxPassword {
-		return false, nil
-	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-// SpendVerify does the work of one verification against nothing, so that
-// signing in to an unknown account takes as long as a wrong password.
-func (p Params) SpendVerify(password string) {
-	if len(password) > maxPassword {
+	// An over-long password is refused, but only after the same work as
+	// any other: answering sooner would tell that the account exists.
+	tooLong := len(password) > maxPassword
+	if tooLong {
 		password = password[:maxPassword]
 	}
-	argon2.IDKey([]byte(password), make([]byte, p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1 && !tooLong, nil
+}
+
+// StandIn returns a hash of a random password made with p. Checking a
+// password against it costs what checking a real account's costs, through
+// the same code, and never matches: sign-in uses it for unknown emails,
+// unusable stored hashes and refused attempts, so every answer takes as
+// long as a wrong password.
+func (p Params) StandIn() string {
+	h, err := p.Hash(rand.Text())
+	if err != nil {
+		panic("auth: stand-in hash: " + err.Error()) // rand.Text is 26 bytes: never too long
+	}
+	return h
 }
 
 // NeedsRehash tells whether encoded was made with weaker parameters than p.

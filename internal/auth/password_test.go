@@ -85,6 +85,25 @@ func TestDefaultParamsCost(t *testing.T) {
 	}
 }
 
+// A password over the limit never matches, even when its first 1,024 bytes
+// are the password, and it costs a whole check all the same.
+func TestOverLongPasswordNeverMatches(t *testing.T) {
+	pw := strings.Repeat("p", 1024)
+	h, err := auth.CheapParams.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := auth.VerifyPassword(h, pw); !ok || err != nil {
+		t.Fatalf("the 1,024-byte password: %v %v", ok, err)
+	}
+	if ok, err := auth.VerifyPassword(h, pw+"extra"); ok || err != nil {
+		t.Fatalf("1,029 bytes starting with the password: %v %v", ok, err)
+	}
+	if ok, _ := auth.VerifyPassword(auth.CheapParams.StandIn(), ""); ok {
+		t.Fatal("the stand-in hash matched")
+	}
+}
+
 func TestGeneratePassword(t *testing.T) {
 	seen := map[string]bool{}
 	for range 200 {

@@ -7,22 +7,40 @@ import (
 	"time"
 )
 
-// LimiterConfig sets how many failed sign-ins are allowed per Window.
+// LimiterConfig sets how many failed sign-ins are allowed per Window, and
+// by whom. Guessing is bounded three ways, none of which lets a stranger
+// lock the owner out:
+//
+//   - PerPair failures per account from one address: a guesser at one
+//     address gets this many tries at an account, while the owner, at
+//     another address, is not affected;
+//   - PerAddress failures from one address over all accounts: spraying
+//     many accounts from one place stops soon;
+//   - PerAccount failures per account from every address together: a
+//     distributed guess at one account stops too. This cap is much higher,
+//     and an address the account signed in from within TrustFor is exempt
+//     from it, so an attacker who reaches it still does not lock the owner
+//     out of the places they usually sign in from.
 type LimiterConfig struct {
 	Window     time.Duration    // default 15 minutes
-	PerAccount int              // default 5
+	PerPair    int              // default 5
 	PerAddress int              // default 20
+	PerAccount int              // default 100
+	TrustFor   time.Duration    // default 30 days
 	Now        func() time.Time // default time.Now
 }
 
-// Limiter counts failed sign-ins in a sliding window, per account and per
-// remote address. It is in memory: a restart forgives, and several broker
-// replicas each allow the limit, which is acceptable for slowing guessing.
+// Limiter counts failed sign-ins in a sliding window, per account and
+// address pair, per address, and per account. It is in memory: a restart
+// forgives, and several broker replicas each allow the limits, which is
+// acceptable for slowing guessing.
 type Limiter struct {
 	cfg       LimiterConfig
 	mu        sync.Mutex
-	accounts  map[string][]time.Time
+	pairs     map[string][]time.Time
 	addresses map[string][]time.Time
+	accounts  map[string][]time.Time
+	trusted   map[string]time.Time // pair → last successful sign-in
 	lastSweep time.Time
 }
 
@@ -32,19 +50,33 @@ const maxKeys = 100_000
 
 // NewLimiter fills in defaults for the zero fields of cfg.
 func NewLimiter(cfg LimiterConfig) *Limiter {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
 	if cfg.Window <= 0 {
 		cfg.Window = 15 * time.Minute
 	}
-	if cfg.PerAccount <= 0 {
-		cfg.PerAccount = 5
+	if cfg.TrustFor <= 0 {
+		cfg.TrustFor = 30 * 24 * time.Hour
 	}
-	if cfg.PerAddress <= 0 {
-		cfg.PerAddress = 20
-	}
+	def(&cfg.PerPair, 5)
+	def(&cfg.PerAddress, 20)
+	def(&cfg.PerAccount, 100)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Limiter{cfg: cfg, accounts: map[string][]time.Time{}, addresses: map[string][]time.Time{}}
+	return &Limiter{cfg: cfg, pairs: map[string][]time.Time{}, addresses: map[string][]time.Time{},
+		accounts: map[string][]time.Time{}, trusted: map[string]time.Time{}}
+}
+
+// keys are the three counters an attempt at account from addr touches.
+type keys struct{ pair, addr, account string }
+
+func keysOf(account, addr string) keys {
+	a, ad := AccountKey(account), AddressKey(addr)
+	return keys{pair: a + "\x00" + ad, addr: ad, account: a}
 }
 
 // Allow tells whether a sign-in to account from addr may be tried now and, if
@@ -53,10 +85,7 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 func (l *Limiter) Allow(account, addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.cfg.Now()
-	wait := max(
-		l.wait(l.accounts, AccountKey(account), l.cfg.PerAccount, now),
-		l.wait(l.addresses, AddressKey(addr), l.cfg.PerAddress, now))
+	wait := l.waitFor(keysOf(account, addr), l.cfg.Now())
 	return wait == 0, wait
 }
 
@@ -67,33 +96,45 @@ func (l *Limiter) Reserve(account, addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.cfg.Now()
-	wait := max(
-		l.wait(l.accounts, AccountKey(account), l.cfg.PerAccount, now),
-		l.wait(l.addresses, AddressKey(addr), l.cfg.PerAddress, now))
-	if wait > 0 {
+	k := keysOf(account, addr)
+	if wait := l.waitFor(k, now); wait > 0 {
 		return false, wait
 	}
-	l.record(account, addr, now)
+	l.add(l.pairs, k.pair, l.cfg.PerPair, now)
+	l.add(l.addresses, k.addr, l.cfg.PerAddress, now)
+	l.add(l.accounts, k.account, l.cfg.PerAccount, now)
+	if len(l.pairs)+len(l.addresses)+len(l.accounts)+len(l.trusted) > maxKeys || now.Sub(l.lastSweep) > l.cfg.Window {
+		l.sweep(now)
+	}
 	return true, 0
 }
 
-func (l *Limiter) record(account, addr string, now time.Time) {
-	l.add(l.accounts, AccountKey(account), l.cfg.PerAccount, now)
-	l.add(l.addresses, AddressKey(addr), l.cfg.PerAddress, now)
-	if len(l.accounts)+len(l.addresses) > maxKeys || now.Sub(l.lastSweep) > l.cfg.Window {
-		l.sweep(now)
+func (l *Limiter) waitFor(k keys, now time.Time) time.Duration {
+	wait := max(l.wait(l.pairs, k.pair, l.cfg.PerPair, now), l.wait(l.addresses, k.addr, l.cfg.PerAddress, now))
+	if t, ok := l.trusted[k.pair]; !ok || now.Sub(t) > l.cfg.TrustFor {
+		wait = max(wait, l.wait(l.accounts, k.account, l.cfg.PerAccount, now))
 	}
+	return wait
 }
 
-// Succeed forgives the account's failures and the address's reserved
-// attempt. The address keeps its other failures, so signing in to one's own
-// account does not reset guessing at others.
+// Succeed forgives the pair's failures and the reserved attempt at the
+// address and the account, and trusts the address for the account. The
+// address and the account keep their other failures, so signing in to
+// one's own account does not reset guessing at others, nor a guesser's
+// count elsewhere.
 func (l *Limiter) Succeed(account, addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.accounts, AccountKey(account))
-	if times := l.addresses[AddressKey(addr)]; len(times) > 0 {
-		l.addresses[AddressKey(addr)] = times[:len(times)-1]
+	k := keysOf(account, addr)
+	delete(l.pairs, k.pair)
+	dropLast(l.addresses, k.addr)
+	dropLast(l.accounts, k.account)
+	l.trusted[k.pair] = l.cfg.Now()
+}
+
+func dropLast(m map[string][]time.Time, key string) {
+	if times := m[key]; len(times) > 0 {
+		m[key] = times[:len(times)-1]
 	}
 }
 
@@ -117,11 +158,16 @@ func (l *Limiter) add(m map[string][]time.Time, key string, limit int, now time.
 
 func (l *Limiter) sweep(now time.Time) {
 	cutoff := now.Add(-l.cfg.Window)
-	for _, m := range []map[string][]time.Time{l.accounts, l.addresses} {
+	for _, m := range []map[string][]time.Time{l.pairs, l.addresses, l.accounts} {
 		for k, times := range m {
 			if len(live(times, cutoff)) == 0 {
 				delete(m, k)
 			}
+		}
+	}
+	for k, t := range l.trusted {
+		if now.Sub(t) > l.cfg.TrustFor || len(l.trusted) > maxKeys/2 {
+			delete(l.trusted, k)
 		}
 	}
 	l.lastSweep = now

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,7 +20,9 @@ func newLimiter() (*auth.Limiter, *clock) {
 	return auth.NewLimiter(auth.LimiterConfig{Now: c.now}), c
 }
 
-func TestLimiterPerAccount(t *testing.T) {
+// Five wrong passwords from one address stop that address guessing at the
+// account, and only that address: the owner elsewhere signs in as usual.
+func TestLimiterPerPair(t *testing.T) {
 	l, c := newLimiter()
 	for i := range 5 {
 		if ok, _ := l.Reserve(" Ann@Example.com", "192.0.2.1"); !ok { // counted: a failure until Succeed
@@ -27,9 +30,12 @@ func TestLimiterPerAccount(t *testing.T) {
 		}
 		c.advance(time.Minute)
 	}
-	ok, wait := l.Allow("ann@example.com", "198.51.100.7") // another address: the account is what is limited
+	ok, wait := l.Allow("ann@example.com", "192.0.2.1")
 	if ok || wait != 10*time.Minute {
 		t.Fatalf("6th attempt: allowed=%v wait=%v; want refused for 10m", ok, wait)
+	}
+	if ok, _ := l.Allow("ann@example.com", "198.51.100.7"); !ok {
+		t.Fatal("a stranger's failures locked the account for the owner at another address")
 	}
 	if ok, _ := l.Allow("bob@example.com", "192.0.2.1"); !ok {
 		t.Fatal("another account from the same address is refused after 5 failures")
@@ -44,7 +50,39 @@ func TestLimiterPerAccount(t *testing.T) {
 	}
 	l.Succeed("ann@example.com", "192.0.2.1")
 	if ok, _ := l.Allow("ann@example.com", "192.0.2.1"); !ok {
-		t.Fatal("success did not forgive the account")
+		t.Fatal("success did not forgive the pair")
+	}
+}
+
+// Guessing at one account from many addresses stops at the account-wide
+// cap, for every address but those the owner signed in from.
+func TestLimiterAccountWide(t *testing.T) {
+	l, c := newLimiter()
+	if ok, _ := l.Reserve("ann@example.com", "203.0.113.7"); !ok {
+		t.Fatal("first sign-in refused")
+	}
+	l.Succeed("ann@example.com", "203.0.113.7") // the owner's usual address
+	guesses := 0
+	for a := range 30 {
+		for range 5 {
+			if ok, _ := l.Reserve("ann@example.com", "198.51.100."+strconv.Itoa(a)); ok {
+				guesses++
+			}
+		}
+		c.advance(time.Second)
+	}
+	if guesses != 100 {
+		t.Fatalf("%d guesses from 30 addresses allowed, want the account-wide cap of 100", guesses)
+	}
+	if ok, _ := l.Allow("ann@example.com", "192.0.2.200"); ok {
+		t.Fatal("a new address got past the account-wide cap")
+	}
+	if ok, _ := l.Allow("ann@example.com", "203.0.113.7"); !ok {
+		t.Fatal("the owner's usual address is locked out by strangers")
+	}
+	c.advance(31 * 24 * time.Hour) // trust fades; so do the failures
+	if ok, _ := l.Allow("ann@example.com", "192.0.2.200"); !ok {
+		t.Fatal("still refused after the window")
 	}
 }
 

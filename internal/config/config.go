@@ -25,8 +25,11 @@ const (
 // Config is the broker's configuration.
 type Config struct {
 	DatabaseURL           string
+	MigrateDatabaseURL    string // BROKER_MIGRATE_DATABASE_URL: the tables' owner; empty: DatabaseURL
+	SystemDatabaseURL     string // BROKER_SYSTEM_DATABASE_URL: a broker_system login; empty: DatabaseURL's
 	ListenAddr            string
-	MetricsAddr           string // BROKER_METRICS_ADDR; empty: /metrics on ListenAddr
+	MetricsAddr           string // BROKER_METRICS_ADDR: /metrics on this listener only
+	MetricsToken          string // BROKER_METRICS_TOKEN: /metrics asks for it as a bearer token
 	PublicURL             string
 	EncryptionKeys        *secrets.Ring
 	SessionKeys           string // validated ring text, parsed by the web layer
@@ -41,7 +44,11 @@ type Config struct {
 	// when set, the broker warns 30 and 7 days before the secret expires.
 	MicrosoftSecretExpiresAt *time.Time
 	Demo                     bool
+	GraphProxy               GraphProxy // graphproxy.go
 }
+
+// MigrateURL is the URL migrations run with: the owner's if given.
+func (c *Config) MigrateURL() string { return or(c.MigrateDatabaseURL, c.DatabaseURL) }
 
 // RedirectURL is where Microsoft sends people back to.
 func (c *Config) RedirectURL() string { return strings.TrimRight(c.PublicURL, "/") + "/oauth/callback" }
@@ -68,20 +75,29 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		return v
 	}
 	c := &Config{
-		DatabaseURL:       or(secret("BROKER_DATABASE_URL"), DefaultDatabaseURL),
-		ListenAddr:        or(getenv("BROKER_LISTEN_ADDR"), DefaultListenAddr),
-		MetricsAddr:       getenv("BROKER_METRICS_ADDR"),
-		PublicURL:         strings.TrimRight(or(getenv("BROKER_PUBLIC_URL"), DefaultPublicURL), "/"),
-		LogFormat:         or(getenv("BROKER_LOG_FORMAT"), "text"),
-		MicrosoftCloud:    or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
-		MicrosoftLoginURL: strings.TrimRight(getenv("BROKER_MICROSOFT_LOGIN_URL"), "/"),
-		MicrosoftGraphURL: strings.TrimRight(getenv("BROKER_MICROSOFT_GRAPH_URL"), "/"),
+		DatabaseURL:        or(secret("BROKER_DATABASE_URL"), DefaultDatabaseURL),
+		MigrateDatabaseURL: secret("BROKER_MIGRATE_DATABASE_URL"),
+		SystemDatabaseURL:  secret("BROKER_SYSTEM_DATABASE_URL"),
+		ListenAddr:         or(getenv("BROKER_LISTEN_ADDR"), DefaultListenAddr),
+		MetricsAddr:        getenv("BROKER_METRICS_ADDR"),
+		MetricsToken:       secret("BROKER_METRICS_TOKEN"),
+		PublicURL:          strings.TrimRight(or(getenv("BROKER_PUBLIC_URL"), DefaultPublicURL), "/"),
+		LogFormat:          or(getenv("BROKER_LOG_FORMAT"), "text"),
+		MicrosoftCloud:     or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
+		MicrosoftLoginURL:  strings.TrimRight(getenv("BROKER_MICROSOFT_LOGIN_URL"), "/"),
+		MicrosoftGraphURL:  strings.TrimRight(getenv("BROKER_MICROSOFT_GRAPH_URL"), "/"),
 	}
-	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		probs = append(probs, "BROKER_DATABASE_URL must be a postgres:// URL")
+	for _, db := range []struct{ name, v string }{{"BROKER_DATABASE_URL", c.DatabaseURL},
+		{"BROKER_MIGRATE_DATABASE_URL", c.MigrateDatabaseURL}, {"BROKER_SYSTEM_DATABASE_URL", c.SystemDatabaseURL}} {
+		if u, err := url.Parse(db.v); db.v != "" && (err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql")) {
+			probs = append(probs, db.name+" must be a postgres:// URL")
+		}
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		probs = append(probs, "BROKER_PUBLIC_URL must be an absolute http(s) URL, e.g. https://broker.example.com")
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 32 {
+		probs = append(probs, "BROKER_METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`)")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		probs = append(probs, "BROKER_LOG_FORMAT must be text or json")
@@ -89,6 +105,7 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("BROKER_LOG_LEVEL"), "info"))); err != nil {
 		probs = append(probs, "BROKER_LOG_LEVEL must be debug, info, warn or error")
 	}
+	c.GraphProxy = loadGraphProxy(getenv, &probs)
 	if need.Keys {
 		c.EncryptionKeys = parseRing(secret("BROKER_ENCRYPTION_KEYS"), "BROKER_ENCRYPTION_KEYS", &probs)
 	}

@@ -117,9 +117,15 @@ func (s *Service) newFlow(a Actor, kind, authority string, pkce bool) (store.Flo
 }
 
 func (s *Service) authorizeURL(f store.Flow, state string, requested []string) string {
-	return s.Provider.AuthorizeURL(oauth.AuthorizeRequest{Authority: f.Authority, State: state,
+	return s.Provider.AuthorizeURL(s.authorizeRequest(f, state, requested, ""))
+}
+
+// authorizeRequest asks for an account picker, unless loginHint names the
+// account.
+func (s *Service) authorizeRequest(f store.Flow, state string, requested []string, loginHint string) oauth.AuthorizeRequest {
+	return oauth.AuthorizeRequest{Authority: f.Authority, State: state,
 		CodeChallenge: oauth2.S256ChallengeFromVerifier(f.Verifier), Nonce: f.Nonce,
-		Scopes: authorizeScopes(requested), Prompt: "select_account"})
+		Scopes: authorizeScopes(requested), Prompt: "select_account", LoginHint: loginHint}
 }
 
 // ErrNotSignIn means the connection does not sign in with a Microsoft
@@ -148,7 +154,15 @@ func (s *Service) Reconnect(ctx context.Context, a Actor, id string) (string, er
 	if _, err := s.Store.CreateFlow(ctx, fl); err != nil {
 		return "", fmt.Errorf("connections: reconnect: %w", err)
 	}
-	return s.authorizeURL(fl, state, c.RequestedScopes), nil
+	hint := ""
+	if kind == kindReconnect {
+		// The account signed in before: hint it, as Microsoft recommends for
+		// re-authentication. A federated account then goes straight to its
+		// organisation's identity provider, and login_hint replaces
+		// prompt=select_account (the two may not be combined: AADSTS90005).
+		hint = c.AccountUsername
+	}
+	return s.Provider.AuthorizeURL(s.authorizeRequest(fl, state, c.RequestedScopes, hint)), nil
 }
 
 // ErrNoAdmin means the connection's account type has no administrator to

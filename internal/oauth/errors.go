@@ -65,8 +65,10 @@ func (e *Error) AADSTS() string {
 // Summary is the first line of Microsoft's description, without the trace
 // and timestamp lines it appends.
 func (e *Error) Summary() string {
-	s, _, _ := strings.Cut(e.Description, "\r\n")
-	s, _, _ = strings.Cut(s, "\n")
+	s := e.Description
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i] // a lone \r ends a line too, in a terminal and in a text log
+	}
 	return strings.TrimSpace(s)
 }
 
@@ -173,16 +175,27 @@ func networkSummary(err error) string {
 
 var errNoAnswer = errors.New("no answer")
 
+// maxRetryAfter bounds a Retry-After: an absurd value (years, or one that
+// overflows a Duration) must not park a connection forever.
+const maxRetryAfter = time.Hour
+
+// retryAfter reads Retry-After as seconds or an HTTP date, within 0..maxRetryAfter.
 func retryAfter(h http.Header) time.Duration {
 	v := h.Get("Retry-After")
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	var d time.Duration
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s < 0 {
+			return 0
+		}
+		if s >= int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
+	return min(max(d, 0), maxRetryAfter)
 }

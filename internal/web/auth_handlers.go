@@ -49,15 +49,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Every branch below (no such account, a wrong, right or over-long
+	// password, too many failures) does one lookup and one argon2id check
+	// of the same cost, so the time to answer tells nothing about which.
 	addr := s.clientIP(r)
-	if ok, wait := s.limiter.Reserve(f.Email, addr); !ok {
-		s.ui.Log(r).Warn("sign-in refused: too many failures", "remote_addr", addr)
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		f.FormError = fmt.Sprintf("Too many failed sign-in attempts. For your security, wait %s before trying again.", minutes(wait))
-		s.renderLogin(w, r, http.StatusTooManyRequests, f)
-		return
-	}
-
+	allowed, wait := s.limiter.Reserve(f.Email, addr)
 	ctx := r.Context()
 	p, err := s.store.PrincipalByEmail(ctx, f.Email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -65,7 +61,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := store.AuditEvent{ActorType: "user", RequestID: RequestID(ctx), Details: map[string]any{"remote_addr": addr}}
-	var hash string
+	hash := s.standIn
 	var who Principal
 	switch {
 	case p.User != nil:
@@ -75,17 +71,24 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		hash, who = p.Operator.PasswordHash, Principal{OperatorID: p.Operator.ID}
 		ev.ActorType, ev.ActorID, ev.ActorLabel = "operator", p.Operator.ID, p.Operator.Email
 	default:
-		// No account: spend the time a check would, and record the attempt
-		// platform-wide without the typed address (it may be a password).
-		s.passwords.SpendVerify(password)
+		// No account: record the attempt platform-wide without the typed
+		// address (it may be a password).
 		ev.Details["account"] = "unknown"
 	}
-
-	ok := false
-	if hash != "" {
-		if ok, err = auth.VerifyPassword(hash, password); err != nil {
-			s.ui.Log(r).Error("stored password hash is unusable", "actor_id", ev.ActorID, "err", err)
-		}
+	if !allowed {
+		hash = s.standIn // refused: spend the same time, learn nothing
+	}
+	ok, err := auth.VerifyPassword(hash, password)
+	if err != nil {
+		s.ui.Log(r).Error("stored password hash is unusable", "actor_id", ev.ActorID, "err", err)
+		auth.VerifyPassword(s.standIn, password)
+	}
+	if !allowed {
+		s.ui.Log(r).Warn("sign-in refused: too many failures", "remote_addr", addr)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		f.FormError = fmt.Sprintf("Too many failed sign-in attempts. For your security, wait %s before trying again.", minutes(wait))
+		s.renderLogin(w, r, http.StatusTooManyRequests, f)
+		return
 	}
 	if !ok { // the reserved attempt stays counted as a failure
 		ev.Action, ev.Reason = "user.sign_in_failed", "wrong email or password"

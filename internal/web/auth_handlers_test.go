@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,23 +173,48 @@ func TestSafeNext(t *testing.T) {
 }
 
 func TestLoginRateLimit(t *testing.T) {
-	t.Run("per account", func(t *testing.T) {
+	t.Run("per account and address", func(t *testing.T) {
 		ts := newTestServer(t)
 		ts.createUser("ann@acme.example", store.RoleMember)
-		b := ts.browser()
+		stranger := ts.browser()
+		stranger.addr = "198.51.100.9"
 		for range 5 {
-			wantStatus(t, b.login("ann@acme.example", "wrong"), http.StatusUnauthorized)
+			wantStatus(t, stranger.login("ann@acme.example", "wrong"), http.StatusUnauthorized)
 		}
-		// Even the right password is refused now, from any address.
-		other := ts.browser()
-		other.addr = "198.51.100.9"
-		res := other.login("Ann@Acme.example", password)
+		// The stranger is stopped, even with the right password…
+		res := stranger.login("Ann@Acme.example", password)
 		wantStatus(t, res, http.StatusTooManyRequests)
 		if !strings.Contains(res.body, "Too many failed sign-in attempts") || res.Header.Get("Retry-After") != "900" {
 			t.Fatalf("429 without a clear message or Retry-After (%q)", res.Header.Get("Retry-After"))
 		}
+		// …but the owner, elsewhere, is not locked out.
+		ts.browser().mustSignIn("ann@acme.example")
 		ts.clock.Advance(15 * time.Minute)
-		other.mustSignIn("ann@acme.example")
+		stranger.mustSignIn("ann@acme.example")
+	})
+	t.Run("per account, from many addresses", func(t *testing.T) {
+		ts := newTestServer(t)
+		ts.createUser("ann@acme.example", store.RoleMember)
+		owner := ts.browser()
+		owner.mustSignIn("ann@acme.example") // the owner's usual address
+		allowed := 0
+		for a := range 25 {
+			b := ts.browser()
+			b.addr = "198.51.100." + strconv.Itoa(a+1)
+			for range 5 {
+				if b.login("ann@acme.example", "wrong").StatusCode == http.StatusUnauthorized {
+					allowed++
+				}
+			}
+		}
+		if allowed != 100 {
+			t.Fatalf("%d guesses from 25 addresses answered, want the account-wide cap of 100", allowed)
+		}
+		newcomer := ts.browser()
+		newcomer.addr = "203.0.113.77"
+		wantStatus(t, newcomer.login("ann@acme.example", password), http.StatusTooManyRequests)
+		owner.cookies = map[string]*http.Cookie{}
+		owner.mustSignIn("ann@acme.example")
 	})
 	t.Run("per address", func(t *testing.T) {
 		ts := newTestServer(t)

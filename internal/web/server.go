@@ -50,7 +50,7 @@ type Deps struct {
 
 	Registry  *prometheus.Registry       // default: NewRegistry()
 	Limiter   *auth.Limiter              // default: auth.NewLimiter with Now
-	Passwords auth.Params                // cost of the dummy check for unknown emails; default auth.DefaultParams
+	Passwords auth.Params                // cost of the stand-in check for unknown emails and refused attempts; default auth.DefaultParams
 	ClientIP  func(*http.Request) string // default: RemoteAddr's host; set it when behind a proxy
 }
 
@@ -67,6 +67,7 @@ type Server struct {
 	registry    *prometheus.Registry
 	limiter     *auth.Limiter
 	passwords   auth.Params
+	standIn     string // a hash with passwords' cost that no password matches
 	clientIP    func(*http.Request) string
 }
 
@@ -100,6 +101,7 @@ func New(d Deps) (*Server, error) {
 	if s.passwords == (auth.Params{}) {
 		s.passwords = auth.DefaultParams
 	}
+	s.standIn = s.passwords.StandIn()
 	if s.clientIP == nil {
 		s.clientIP = remoteHost
 	}
@@ -129,6 +131,7 @@ func New(d Deps) (*Server, error) {
 	r.Head("/static/*", s.ui.assets.ServeHTTP)
 	if len(d.MountAPI) > 0 { // chi panics on a mounted router with no routes
 		r.Route("/api", func(api chi.Router) {
+			api.Use(APIHeaders)
 			for _, m := range d.MountAPI {
 				m(api.Group(nil), s.ui)
 			}

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -52,7 +51,9 @@ type Env struct {
 	Clock    *Clock
 	Sim      *mssim.Sim
 	Demo     mssim.Demo
-	SimURL   string
+	SimURL   string // the login host (with Graph and /_sim/)
+	MSAURL   string // the Microsoft account host (login.live.com's part)
+	IdPURL   string // the federated tenant's identity provider
 	MS       *Recorder
 	Service  *connections.Service
 	Tenant   store.Tenant
@@ -95,12 +96,14 @@ func New(t testing.TB, redirectURL string) *Env {
 	e.Store = testdb.OpenStore(t, e.DBURL, store.Options{Now: e.Clock.Now})
 	var err error
 
-	e.Sim = mssim.New(mssim.Options{Now: e.Clock.Now})
+	// The login host, the Microsoft account host and a federated IdP, each
+	// its own origin, as a browser meets them.
+	srvs := mssim.StartServers(mssim.Options{Now: e.Clock.Now})
+	t.Cleanup(srvs.Close)
+	e.Sim = srvs.Sim
 	e.Demo = mssim.SeedDemo(e.Sim, mssim.DemoConfig{RedirectURIs: []string{redirectURL}})
-	srv := httptest.NewServer(e.Sim.Handler())
-	t.Cleanup(srv.Close)
-	e.SimURL = srv.URL
-	e.MS = &Recorder{Microsoft: &oauth.Microsoft{LoginBase: srv.URL, GraphBase: srv.URL, ClientID: e.Demo.WebApp.ClientID,
+	e.SimURL, e.MSAURL, e.IdPURL = srvs.Login.URL, srvs.MSA.URL, srvs.IdP.URL
+	e.MS = &Recorder{Microsoft: &oauth.Microsoft{LoginBase: e.SimURL, GraphBase: e.SimURL, ClientID: e.Demo.WebApp.ClientID,
 		ClientSecret: e.Demo.WebApp.Secret, RedirectURL: redirectURL, HTTPClient: oauth.NewHTTPClient(), Now: e.Clock.Now}}
 	e.Service = connections.New(e.Store, e.MS, e.MS, nil, e.Clock.Now)
 

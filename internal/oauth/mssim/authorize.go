@@ -32,6 +32,9 @@ type flow struct {
 	scopes      scopeSet // asked for
 	scopeParam  string   // admin consent: echoed back as sent
 	expires     int64
+	loginBase   string // the login host as this browser saw it, for the IdP's return
+
+	host string // which host shows the flow's pages now (hostLogin…); under mu
 
 	mu   sync.Mutex // form posts for one flow may race (double clicks)
 	user *user
@@ -79,6 +82,16 @@ func (s *Sim) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.flows.put(f.id, f, s.Now().UnixNano())
+	switch s.hintedHost(f, q.Get("login_hint"), q.Get("domain_hint")) {
+	case hostMSA:
+		s.toMSA(w, r, f, q.Get("login_hint"))
+		return
+	case hostIdP:
+		if f.prompt != "none" {
+			s.toIdP(w, r, f, q.Get("login_hint"))
+			return
+		}
+	}
 	if f.prompt == "none" {
 		s.silent(w, r, f, q.Get("login_hint"))
 		return
@@ -112,7 +125,7 @@ func (s *Sim) startFlow(r *http.Request, q url.Values, kind flowKind) (*flow, *a
 		}
 	}
 	return &flow{id: newToken("", 24), kind: kind, auth: a, app: ap, redirectURI: redirect,
-		state: q.Get("state"), expires: s.Now().Add(time.Hour).UnixNano()}, nil
+		state: q.Get("state"), expires: s.Now().Add(time.Hour).UnixNano(), loginBase: s.loginBase(r), host: hostLogin}, nil
 }
 
 // validateAuthorize checks the rest of the request; its errors are
@@ -131,7 +144,7 @@ func (s *Sim) validateAuthorize(f *flow, q url.Values) *aadError {
 	if strings.TrimSpace(raw) == "" {
 		return errMissingParam("scope")
 	}
-	p := parseScopes(raw)
+	p := s.parse(raw)
 	switch {
 	case p.badRes != "":
 		return errResourceNotFound(p.badRes, f.auth.dirName())

@@ -12,6 +12,11 @@ const (
 	DemoContosoDomain    = "contoso.onmicrosoft.com"
 	DemoFabrikamTenantID = "bbbbcccc-1111-dddd-2222-eeee3333ffff"
 	DemoFabrikamDomain   = "fabrikam.onmicrosoft.com"
+	// Northwind Traders federates northwindtraders.com to its own identity
+	// provider (the sim's IdP host); its onmicrosoft.com domain stays managed.
+	DemoNorthwindTenantID        = "ccccdddd-2222-eeee-3333-ffff4444aaaa"
+	DemoNorthwindDomain          = "northwindtraders.onmicrosoft.com"
+	DemoNorthwindFederatedDomain = "northwindtraders.com"
 
 	DemoWebClientID     = "00001111-aaaa-2222-bbbb-3333cccc4444"
 	DemoWebClientSecret = "demo~WebAppSecret.not-for-production"
@@ -47,10 +52,11 @@ type DemoApp struct {
 
 // Demo is everything SeedDemo registered.
 type Demo struct {
-	Contoso, Fabrikam, Consumers                         DemoTenant
+	Contoso, Fabrikam, Northwind, Consumers              DemoTenant
 	Adele, Alex, ContosoAdmin, Megan, FabrikamAdmin, Pat DemoUser
-	WebApp                                               DemoApp // multi-tenant web app (work, school and personal accounts), PKCE required
-	DaemonApp                                            DemoApp // single-tenant (Contoso) app with application permissions granted by admin
+	Lee                                                  DemoUser // Northwind, federated: signs in at the IdP host
+	WebApp                                               DemoApp  // multi-tenant web app (work, school and personal accounts), PKCE required
+	DaemonApp                                            DemoApp  // single-tenant (Contoso) app with application permissions granted by admin
 }
 
 // OutlookScopes are the delegated permissions an Outlook connection asks for
@@ -85,11 +91,15 @@ func SeedDemo(s *Sim, cfg DemoConfig) Demo {
 	d := Demo{
 		Contoso:   DemoTenant{ID: DemoContosoTenantID, Name: "Contoso", Domain: DemoContosoDomain},
 		Fabrikam:  DemoTenant{ID: DemoFabrikamTenantID, Name: "Fabrikam", Domain: DemoFabrikamDomain},
+		Northwind: DemoTenant{ID: DemoNorthwindTenantID, Name: "Northwind Traders", Domain: DemoNorthwindFederatedDomain},
 		Consumers: DemoTenant{ID: ConsumersTenantID, Name: "Microsoft Accounts", Domain: "outlook.com"},
 	}
 	must(s.AddTenant(Tenant{ID: d.Contoso.ID, Name: d.Contoso.Name, Domains: []string{d.Contoso.Domain}}))
 	must(s.AddTenant(Tenant{ID: d.Fabrikam.ID, Name: d.Fabrikam.Name, Domains: []string{d.Fabrikam.Domain},
 		AdminConsentRequired: []string{".Shared"}}))
+	must(s.AddTenant(Tenant{ID: d.Northwind.ID, Name: d.Northwind.Name,
+		Domains:          []string{DemoNorthwindDomain, DemoNorthwindFederatedDomain},
+		FederatedDomains: []string{DemoNorthwindFederatedDomain}}))
 
 	addUser := func(tenantID, oid, upn, given, surname string, admin bool) DemoUser {
 		name := given + " " + surname
@@ -103,6 +113,7 @@ func SeedDemo(s *Sim, cfg DemoConfig) Demo {
 	d.ContosoAdmin = addUser(d.Contoso.ID, "ad000000-0000-4000-8000-00000000c0ad", "admin@"+DemoContosoDomain, "Contoso", "Administrator", true)
 	d.Megan = addUser(d.Fabrikam.ID, "0e6a0000-0000-4000-8000-00000000fab1", "megan@"+DemoFabrikamDomain, "Megan", "Bowen", false)
 	d.FabrikamAdmin = addUser(d.Fabrikam.ID, "ad000000-0000-4000-8000-00000000faad", "admin@"+DemoFabrikamDomain, "Fabrikam", "Administrator", true)
+	d.Lee = addUser(d.Northwind.ID, "1ee00000-0000-4000-8000-0000000000e1", "lee@"+DemoNorthwindFederatedDomain, "Lee", "Gu", false)
 	d.Pat = addUser(ConsumersTenantID, "00000000-0000-0000-6a7b-1c2d3e4f5a6b", "pat@outlook.com", "Pat", "Doe", false)
 
 	now := s.Now()
@@ -125,3 +136,7 @@ func SeedDemo(s *Sim, cfg DemoConfig) Demo {
 	must(s.GrantAppRoles(d.Contoso.ID, DemoDaemonClientID))
 	return d
 }
+
+// DemoValues is what SeedDemo registers, without registering it: the names
+// of a demo directory restored from a state file.
+func DemoValues(cfg DemoConfig) Demo { return SeedDemo(New(Options{}), cfg) }

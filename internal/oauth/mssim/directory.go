@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,11 @@ type Tenant struct {
 	// suffixes (".Shared"). Catalog scopes such as User.Read.All are
 	// admin-only everywhere.
 	AdminConsentRequired []string `json:"adminConsentRequired,omitempty"`
+	// FederatedDomains are verified domains whose users sign in at the
+	// organisation's own identity provider (the IdP host), not at Microsoft.
+	// Each must also be in Domains. An onmicrosoft.com domain cannot be
+	// federated (https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-fed-management).
+	FederatedDomains []string `json:"federatedDomains,omitempty"`
 }
 
 // User is an account in a tenant (a personal account lives in the consumers
@@ -78,6 +84,7 @@ type tenant struct {
 	domains   []string
 	personal  bool
 	adminOnly []string
+	federated []string // lowercase domains whose users sign in at the IdP
 }
 
 type user struct {
@@ -90,6 +97,7 @@ type user struct {
 	revokedSeq, expiredSeq, mfaSeq atomic.Int64
 	revokedAt                      atomic.Int64 // sim Unix nanos, for the 50173 message
 	mfaInteraction                 atomic.Bool  // 50076 as interaction_required
+	ca                             atomic.Int32 // CAPolicy in force (conditional.go)
 }
 
 type secret struct {
@@ -142,6 +150,13 @@ func (s *Sim) AddTenant(t Tenant) error {
 	for _, dom := range t.Domains {
 		nt.domains = append(nt.domains, strings.ToLower(dom))
 		keys = append(keys, strings.ToLower(dom))
+	}
+	for _, dom := range t.FederatedDomains {
+		dom = strings.ToLower(dom)
+		if !slices.Contains(nt.domains, dom) || strings.HasSuffix(dom, ".onmicrosoft.com") {
+			return fmt.Errorf("mssim: add tenant %s: %q cannot be federated: not one of its domains, or an onmicrosoft.com domain", nt.id, dom)
+		}
+		nt.federated = append(nt.federated, dom)
 	}
 	for _, k := range keys {
 		if _, ok := d.tenants[k]; ok {

@@ -14,6 +14,7 @@ func (s *Sim) loginRoutes() http.Handler {
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.serveAuthorize)
 	mux.HandleFunc("POST /{tenant}/login", s.serveLogin)
 	mux.HandleFunc("POST /{tenant}/consent", s.serveConsent)
+	mux.HandleFunc("GET "+fedReturnPath, s.serveFederationReturn)
 	mux.HandleFunc("GET /{tenant}/v2.0/adminconsent", s.serveAdminConsent)
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/token", s.serveToken)
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.serveDiscovery)
@@ -128,7 +129,7 @@ func (s *Sim) serveIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "Simulated Microsoft identity platform and Graph (mssim).")
 	fmt.Fprintln(w, "Accounts:")
-	for _, t := range s.dir.tiles() {
+	for _, t := range s.dir.tiles(hostLogin) {
 		fmt.Fprintf(w, "  %-40s %s (%s)\n", t.UPN, t.DisplayName, t.Kind)
 	}
 	fmt.Fprintln(w, "Control API: GET /_sim/counters, /_sim/directory, /_sim/faults …")

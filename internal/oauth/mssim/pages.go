@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -37,22 +36,22 @@ type pageErr struct {
 type accountTile struct{ UPN, DisplayName, Kind string }
 
 type signInView struct {
-	Title, Action, Ctx, AppName, Login string
-	Admin                              bool
-	Err                                *pageErr
-	Accounts                           []accountTile
+	Title, Host, Action, Ctx, AppName, Login string
+	Admin                                    bool
+	Err                                      *pageErr
+	Accounts                                 []accountTile
 }
 
 type consentScope struct{ Value, Name, Desc string }
 
 type consentView struct {
-	Title, Action, Ctx, AppName, Account string
-	Admin                                bool
-	Scopes                               []consentScope
+	Title, Host, Action, Ctx, AppName, Account string
+	Admin                                      bool
+	Scopes                                     []consentScope
 }
 
 type errorView struct {
-	Title string
+	Title, Host string
 	pageErr
 }
 
@@ -81,12 +80,18 @@ func (s *Sim) pageError(r *http.Request, e *aadError) *pageErr {
 // showError renders the platform's "trouble signing you in" page: the app
 // never hears of these errors.
 func (s *Sim) showError(w http.ResponseWriter, r *http.Request, e *aadError) {
-	render(w, http.StatusBadRequest, "error", errorView{Title: "Sign in", pageErr: *s.pageError(r, e)})
+	s.showErrorOn(w, r, hostLogin, e)
+}
+
+// showErrorOn is showError branded as one of the sim's hosts.
+func (s *Sim) showErrorOn(w http.ResponseWriter, r *http.Request, host string, e *aadError) {
+	render(w, http.StatusBadRequest, "error", errorView{Title: "Sign in", Host: host, pageErr: *s.pageError(r, e)})
 }
 
 func (s *Sim) showSignIn(w http.ResponseWriter, r *http.Request, f *flow, login string, e *aadError) {
-	v := signInView{Title: "Sign in to your account", Action: flowAction(f, "login"), Ctx: f.id,
-		AppName: f.app.name, Login: login, Admin: f.kind == flowAdminConsent, Accounts: s.dir.tiles()}
+	host := f.onHost()
+	v := signInView{Title: "Sign in to your account", Host: host, Action: flowAction(f, "login"), Ctx: f.id,
+		AppName: f.app.name, Login: login, Admin: f.kind == flowAdminConsent, Accounts: s.dir.tiles(host)}
 	if e != nil {
 		v.Err = s.pageError(r, e)
 	}
@@ -94,24 +99,26 @@ func (s *Sim) showSignIn(w http.ResponseWriter, r *http.Request, f *flow, login 
 }
 
 func (s *Sim) showConsent(w http.ResponseWriter, f *flow, u *user, ask scopeSet) {
-	v := consentView{Title: "Permissions requested", Action: flowAction(f, "consent"), Ctx: f.id,
+	v := consentView{Title: "Permissions requested", Host: f.onHost(), Action: flowAction(f, "consent"), Ctx: f.id,
 		AppName: f.app.name, Account: u.UPN, Admin: f.kind == flowAdminConsent}
 	for _, bit := range ask.bits() {
 		p := bit.perms()[0]
-		v.Scopes = append(v.Scopes, consentScope{Value: qualified(p, bit), Name: p.name, Desc: p.desc})
+		v.Scopes = append(v.Scopes, consentScope{Value: s.qualify(p, bit), Name: p.name, Desc: p.desc})
 	}
 	render(w, http.StatusOK, "consent", v)
 }
 
-func flowAction(f *flow, step string) string {
-	return "/" + url.PathEscape(f.auth.raw) + "/" + step
-}
-
-// tiles lists every account for the sign-in page's picker.
-func (d *directory) tiles() []accountTile {
+// tiles lists the accounts for a sign-in page's picker: every account on
+// the login host, personal ones on the Microsoft account host, federated
+// ones at the IdP.
+func (d *directory) tiles(host string) []accountTile {
 	d.mu.RLock()
 	var out []accountTile
 	for k, u := range d.users {
+		switch {
+		case host == hostMSA && !u.tenant.personal, host == hostIdP && !u.federated():
+			continue
+		}
 		if k != u.ObjectID { // each user is indexed twice
 			kind := "Work or school account · " + u.tenant.name
 			if u.tenant.personal {

@@ -45,11 +45,12 @@ var (
 )
 
 // SignIn drives the sim's sign-in pages the way a browser would, over plain
-// HTTP: it GETs authorizeURL (or an admin consent URL), submits account on
-// the sign-in page, unticks opts.Untick or presses Cancel on the consent
-// page, and returns the redirect to the app's redirect_uri without
-// following it. The client's cookie jar, if any, keeps the session that
-// prompt=none needs; its redirect policy is not used.
+// HTTP: it GETs authorizeURL (or an admin consent URL), follows the sim's
+// own redirects between its hosts (login, Microsoft account, federated
+// IdP), submits account on each sign-in page, unticks opts.Untick or
+// presses Cancel on the consent page, and returns the redirect to the app's
+// redirect_uri without following it. The client's cookie jar, if any, keeps
+// the sessions that prompt=none needs; its redirect policy is not used.
 func SignIn(ctx context.Context, client *http.Client, authorizeURL, account string, opts SignInOptions) (*url.URL, error) {
 	c := http.Client{Transport: http.DefaultTransport}
 	if client != nil {
@@ -60,7 +61,10 @@ func SignIn(ctx context.Context, client *http.Client, authorizeURL, account stri
 	if err != nil {
 		return nil, fmt.Errorf("mssim: sign in: %w", err)
 	}
-	for range 4 { // authorize → sign-in → consent → redirect
+	app := req.URL.Query().Get("redirect_uri")
+	// authorize → (MSA | IdP → return) → sign-in → consent → redirect, each
+	// sign-in page possibly twice (login host, then the account's own host).
+	for range 10 {
 		resp, err := c.Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("mssim: sign in: %w", err)
@@ -71,7 +75,13 @@ func SignIn(ctx context.Context, client *http.Client, authorizeURL, account stri
 			return nil, fmt.Errorf("mssim: sign in: reading page: %w", err)
 		}
 		if loc, err := resp.Location(); err == nil {
-			return loc, nil
+			if app == "" || strings.HasPrefix(loc.String(), app) {
+				return loc, nil
+			}
+			if req, err = http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil); err != nil {
+				return nil, fmt.Errorf("mssim: sign in: %w", err)
+			}
+			continue
 		}
 		if req, err = nextStep(ctx, resp, string(body), account, opts); err != nil {
 			return nil, err
@@ -110,11 +120,11 @@ func nextStep(ctx context.Context, resp *http.Response, page, account string, op
 		}
 		var untick scopeSet
 		for _, s := range opts.Untick {
-			untick |= parseScopes(s).set
+			untick |= parseScopes(anyCloudScope(s)).set
 		}
 		for _, m := range reCheckbox.FindAllStringSubmatch(page, -1) {
 			v := html.UnescapeString(m[1])
-			if parseScopes(v).set&untick == 0 {
+			if parseScopes(anyCloudScope(v)).set&untick == 0 {
 				vals.Add("scope", v)
 			}
 		}

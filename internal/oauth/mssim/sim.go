@@ -20,6 +20,15 @@ type Options struct {
 	// GraphBaseURL is where Graph is reachable, without "/v1.0". Empty means
 	// the host of each request (Handler serves Graph under /v1.0 itself).
 	GraphBaseURL string
+	// MSABaseURL is the Microsoft account host (login.live.com's stand-in)
+	// and IdPBaseURL the federated tenants' identity provider (an AD FS), as
+	// browsers see them. Empty: the request's own host, which serves those
+	// paths too (see hosts.go).
+	MSABaseURL, IdPBaseURL string
+	// Cloud is the national cloud the sim plays: "global" (default), "usgov",
+	// "usgov-dod" or "china". It decides Graph's resource identifier in
+	// scopes (cloud.go). Another value panics in New.
+	Cloud string
 	// SigningKey signs id_tokens. Empty means one RSA key generated per process
 	// and shared by every Sim, because generating one per test is slow.
 	SigningKey *rsa.PrivateKey
@@ -59,18 +68,22 @@ type Sim struct {
 	lifeMu sync.RWMutex
 	life   Lifetimes
 
+	graphRes string // this cloud's Graph resource identifier
+
 	dir       *directory
 	keys      *signer
 	codes     shardMap[*authCode]
 	refresh   shardMap[*refreshToken]
 	access    shardMap[*accessToken]
 	flows     shardMap[*flow]
+	asserts   shardMap[*assertion]
 	sessions  shardMap[*session]
 	counts    *counters
 	faults    faults
 	appStates appStates // the broker app's disabled state (appstate.go)
+	mail      mailState // graphmail.go
 
-	login, graph, admin http.Handler
+	login, graph, admin, msa, idp http.Handler
 }
 
 // New returns an empty Sim: only the consumers tenant exists. Register
@@ -80,14 +93,23 @@ func New(opts Options) *Sim {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	res, err := CloudGraphResource(opts.Cloud)
+	if err != nil {
+		panic(err.Error())
+	}
+	s.graphRes = res
 	s.opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
 	s.opts.GraphBaseURL = strings.TrimSuffix(opts.GraphBaseURL, "/")
+	s.opts.MSABaseURL = strings.TrimSuffix(opts.MSABaseURL, "/")
+	s.opts.IdPBaseURL = strings.TrimSuffix(opts.IdPBaseURL, "/")
 	s.dir = newDirectory()
 	s.keys = newSigner(opts.SigningKey)
 	s.counts = newCounters()
 	s.login = s.loginRoutes()
-	s.graph = http.HandlerFunc(s.serveGraph)
+	s.graph = s.graphMail(http.HandlerFunc(s.serveGraph))
 	s.admin = s.adminRoutes()
+	s.msa = s.msaRoutes()
+	s.idp = s.idpRoutes()
 	return s
 }
 
@@ -128,10 +150,16 @@ func (s *Sim) Lifetimes() Lifetimes {
 }
 
 // Handler serves the login endpoints at the root, Graph under /v1.0/ and the
-// control API under /_sim/, all from one address.
+// control API under /_sim/, all from one address; and the Microsoft account
+// host's and the federated IdP's paths too, for a sim whose Options leave
+// those hosts unset.
 func (s *Sim) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case r.URL.Path == msaAuthorizePath || strings.HasPrefix(r.URL.Path, "/ppsecure/"):
+			s.msa.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/adfs/"):
+			s.idp.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, "/v1.0/"):
 			s.graph.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, "/_sim/"):

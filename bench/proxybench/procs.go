@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/oauth"
+	"github.com/brokerhq/broker/internal/oauth/mssim"
+	"github.com/brokerhq/broker/internal/secrets"
+	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/testdb"
+)
+
+const ringText = "bench:YmVuY2htYXJrLW9ubHktZW5jcnlwdGlvbi1rZXkhISE="
+
+// world is what a run starts: two processes, a database and the mailboxes.
+type world struct {
+	simURL, brokerURL string
+	keys              []string // API keys used in turn: the per-key rate limit is not what is measured
+	conns             []string // connection IDs, one mailbox each
+	logs              string   // the processes' stderr
+	procs             []*exec.Cmd
+	cleanup           []func()
+}
+
+func (w *world) close() {
+	for _, p := range w.procs {
+		p.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { p.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			p.Process.Kill()
+		}
+	}
+	for i := len(w.cleanup) - 1; i >= 0; i-- {
+		w.cleanup[i]()
+	}
+}
+
+// mailboxes are the demo users whose mailboxes the load uses.
+// maxCallers is the most concurrent callers a phase runs (4 per mailbox).
+const maxCallers = 12
+
+var mailboxes = []string{"adele@" + mssim.DemoContosoDomain, "alex@" + mssim.DemoContosoDomain, "admin@" + mssim.DemoContosoDomain}
+
+func setUp(ctx context.Context) (w *world, err error) {
+	w = &world{}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	dir, err := os.MkdirTemp("", "proxybench")
+	if err != nil {
+		return nil, err
+	}
+	w.cleanup = append(w.cleanup, func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "broker")
+	w.logs = filepath.Join(dir, "processes.log")
+	defer func() {
+		if err != nil { // what the processes said helps more than a timeout
+			b, _ := os.ReadFile(w.logs)
+			os.Stderr.Write(b)
+		}
+	}()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/broker")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return nil, fmt.Errorf("build the broker: %w", err)
+	}
+	simAddr, brokerAddr := freeAddr(), freeAddr()
+	w.simURL, w.brokerURL = "http://"+simAddr, "http://"+brokerAddr
+	if err := w.start(ctx, bin, nil, "simulate-microsoft", "--addr", simAddr); err != nil {
+		return nil, err
+	}
+	if err := waitFor(ctx, w.simURL+"/common/v2.0/.well-known/openid-configuration"); err != nil {
+		return nil, fmt.Errorf("simulated Microsoft: %w", err)
+	}
+	dbURL, drop, err := database(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.cleanup = append(w.cleanup, drop)
+	if err := w.seed(ctx, dbURL); err != nil {
+		return nil, err
+	}
+	env := []string{"BROKER_DATABASE_URL=" + dbURL, "BROKER_ENCRYPTION_KEYS=" + ringText, "BROKER_SESSION_KEYS=" + ringText,
+		"BROKER_MICROSOFT_CLIENT_ID=" + mssim.DemoWebClientID, "BROKER_MICROSOFT_CLIENT_SECRET=" + mssim.DemoWebClientSecret,
+		"BROKER_MICROSOFT_LOGIN_URL=" + w.simURL, "BROKER_MICROSOFT_GRAPH_URL=" + w.simURL,
+		"BROKER_LISTEN_ADDR=" + brokerAddr, "BROKER_PUBLIC_URL=" + w.brokerURL}
+	if err := w.start(ctx, bin, env, "serve"); err != nil {
+		return nil, err
+	}
+	if err := waitFor(ctx, w.brokerURL+"/readyz"); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	return w, nil
+}
+
+func (w *world) start(ctx context.Context, bin string, env []string, args ...string) error {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	logs, err := os.OpenFile(w.logs, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	w.procs = append(w.procs, cmd)
+	return nil
+}
+
+// seed makes a tenant, an API key and one connection per mailbox, each
+// with a refresh token from a real sign-in at the simulated Microsoft.
+func (w *world) seed(ctx context.Context, dbURL string) error {
+	ring, err := secrets.ParseRing(ringText)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, dbURL, ring, store.Options{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tenant, err := st.CreateTenant(ctx, "bench", "Bench")
+	if err != nil {
+		return err
+	}
+	project, err := st.CreateProject(ctx, tenant.ID, "Sales")
+	if err != nil {
+		return err
+	}
+	for i := range maxCallers {
+		key, _, err := apikeys.Create(ctx, st, apikeys.NewKey{TenantID: tenant.ID, Name: fmt.Sprintf("bench-%d", i)})
+		if err != nil {
+			return err
+		}
+		w.keys = append(w.keys, key)
+	}
+	p := &oauth.Microsoft{LoginBase: w.simURL, GraphBase: w.simURL, ClientID: mssim.DemoWebClientID,
+		ClientSecret: mssim.DemoWebClientSecret, RedirectURL: mssim.DemoRedirectURI, HTTPClient: oauth.NewHTTPClient()}
+	for _, upn := range mailboxes {
+		tok, err := signIn(ctx, p, upn)
+		if err != nil {
+			return err
+		}
+		conn, err := st.CreateConnection(ctx, store.NewConnection{TenantID: tenant.ID, ProjectID: project.ID, Name: upn,
+			Status: "active", AccountType: "common", AuthType: "authorization_code", RequestedScopes: mssim.OutlookScopes})
+		if err != nil {
+			return err
+		}
+		_, err = st.UpdateConnection(ctx, tenant.ID, conn.ID, func(store.Connection, store.Credentials) (store.ConnectionUpdate, error) {
+			return store.ConnectionUpdate{RefreshToken: &tok.RefreshToken, AccessToken: &tok.AccessToken,
+				AccessTokenExpiresAt: &tok.ExpiresAt, GrantedScopes: oauth.GrantedScopes(mssim.OutlookScopes, tok.Scopes, true),
+				Account: &store.Account{Username: upn}}, nil
+		})
+		if err != nil {
+			return err
+		}
+		w.conns = append(w.conns, conn.ID)
+	}
+	return nil
+}
+
+// signIn signs upn in through the simulated pages over HTTP, as a browser
+// would, and redeems the code.
+func signIn(ctx context.Context, p *oauth.Microsoft, upn string) (*oauth.Token, error) {
+	var v [32]byte
+	rand.Read(v[:])
+	verifier := base64.RawURLEncoding.EncodeToString(v[:])
+	sum := sha256.Sum256([]byte(verifier))
+	u := p.AuthorizeURL(oauth.AuthorizeRequest{Authority: "common", State: "s", Nonce: "n",
+		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]),
+		Scopes:        append([]string{"openid", "profile"}, mssim.OutlookScopes...)})
+	back, err := mssim.SignIn(ctx, p.HTTPClient, u, upn, mssim.SignInOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("sign in %s: %w", upn, err)
+	}
+	q, _ := url.ParseQuery(back.RawQuery)
+	if q.Get("code") == "" {
+		return nil, fmt.Errorf("sign in %s: %s", upn, q.Get("error_description"))
+	}
+	return p.Exchange(ctx, "common", q.Get("code"), verifier)
+}
+
+// database creates a fresh, migrated database and returns a drop function.
+func database(ctx context.Context) (string, func(), error) {
+	adminURL := os.Getenv("BROKER_TEST_DATABASE_URL")
+	if adminURL == "" {
+		adminURL = testdb.DefaultURL
+	}
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("Postgres does not answer: %w", err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "broker_proxybench_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close(ctx)
+		return "", nil, err
+	}
+	drop := func() {
+		admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close(context.Background())
+	}
+	u, _ := url.Parse(adminURL)
+	u.Path = "/" + name
+	m, err := store.NewMigrator(u.String())
+	if err == nil {
+		_, err = m.Up(ctx)
+		m.Close()
+	}
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	return u.String(), drop, nil
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitFor(ctx context.Context, u string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s did not answer 200 within 30s", u)
+}
+
+// token fetches a connection's access token from the broker, for the
+// direct calls.
+func (w *world) token(ctx context.Context, conn string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", w.brokerURL+"/api/v1/connections/"+conn+"/token?min_ttl=1800", nil)
+	req.Header.Set("Authorization", "Bearer "+w.keys[0])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
+		return "", fmt.Errorf("token for %s: HTTP %d", conn, resp.StatusCode)
+	}
+	return body.AccessToken, nil
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+				break
+			}
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return fmt.Sprintf("Machine: %s, %d logical CPUs, Linux %s, %s; the three processes share the machine.\n",
+		cpu, runtime.NumCPU(), strings.TrimSpace(string(kernel)), runtime.Version())
+}

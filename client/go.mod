@@ -1,0 +1,5 @@
+module github.com/brokerhq/broker/client
+
+go 1.26.8
+
+require golang.org/x/oauth2 v0.38.0
