@@ -23,6 +23,24 @@ func TestDefaults(t *testing.T) {
 	if c.LoginBase() != "https://login.microsoftonline.com" || c.GraphBase() != "https://graph.microsoft.com" {
 		t.Fatalf("cloud defaults: %s %s", c.LoginBase(), c.GraphBase())
 	}
+	if c.DatabaseMaxConns != 16 || c.RefreshMaxInFlight != 32 || c.ShutdownDelay != 5*time.Second {
+		t.Fatalf("pool and shutdown defaults: %d %d %s", c.DatabaseMaxConns, c.RefreshMaxInFlight, c.ShutdownDelay)
+	}
+}
+
+func TestPoolAndShutdownSettings(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS": goodKey, "BROKER_DATABASE_MAX_CONNS": "40",
+		"BROKER_REFRESH_MAX_IN_FLIGHT": "8", "BROKER_SHUTDOWN_DELAY": "0s"}), Need{Keys: true})
+	if err != nil || c.DatabaseMaxConns != 40 || c.RefreshMaxInFlight != 8 || c.ShutdownDelay != 0 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS": goodKey, "BROKER_DATABASE_MAX_CONNS": "1",
+		"BROKER_REFRESH_MAX_IN_FLIGHT": "many", "BROKER_SHUTDOWN_DELAY": "soon"}), Need{Keys: true})
+	for _, want := range []string{"BROKER_DATABASE_MAX_CONNS", "BROKER_REFRESH_MAX_IN_FLIGHT", "BROKER_SHUTDOWN_DELAY"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s not reported: %v", want, err)
+		}
+	}
 }
 
 func TestEveryProblemReportedAtOnce(t *testing.T) {
