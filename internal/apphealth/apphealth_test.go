@@ -77,8 +77,8 @@ func TestBrokerAppFailureIsOneConditionAndHealsItself(t *testing.T) {
 
 	// The wave: keep-alive finds all 200 due.
 	handled, err := ka.RunOnce(ctx)
-	if err != nil || handled != n {
-		t.Fatalf("keep-alive handled %d (%v), want %d", handled, err, n)
+	if err != nil || handled < n {
+		t.Fatalf("keep-alive handled %d (%v), want all %d", handled, err, n)
 	}
 	afterKeepAlive := ms.Sim.Count(mssim.EndpointToken, "refresh_token") - before
 	// Then every caller at once.
@@ -142,8 +142,8 @@ func TestBrokerAppFailureIsOneConditionAndHealsItself(t *testing.T) {
 	fixed := ms.Sim.Count(mssim.EndpointToken, "refresh_token")
 	ms.Sim.Advance(interval) // one keep-alive cycle
 	handled, err = ka.RunOnce(ctx)
-	if err != nil || handled != n {
-		t.Fatalf("the cycle after the fix handled %d (%v), want %d", handled, err, n)
+	if err != nil || handled < n {
+		t.Fatalf("the cycle after the fix handled %d (%v), want all %d", handled, err, n)
 	}
 	if got := ms.Sim.Count(mssim.EndpointToken, "refresh_token") - fixed; got != n {
 		t.Fatalf("%d refreshes after the fix, want %d", got, n)
