@@ -58,9 +58,12 @@ func TestBrowserFilterBrokenReconnectAndSeeItActive(t *testing.T) {
 	b.Do("reconnect at Microsoft",
 		chromedp.Click(chromedp.CSS("#reconnect")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), s.Demo.Alex.UPN),
-		chromedp.Click(chromedp.CSS("#next")),
 	)
+	// Reconnect hints the account that signed in before (login_hint).
+	if got := browsertest.Eval[string](b, `document.querySelector('input[name="login"]').value`); got != s.Demo.Alex.UPN {
+		t.Fatalf("sign-in page prefilled with %q, want %s", got, s.Demo.Alex.UPN)
+	}
+	b.Do("sign in", chromedp.Click(chromedp.CSS("#next")))
 	consentIfAsked(t, b, s.URL)
 	b.Do("back at the broker", chromedp.WaitVisible(chromedp.CSS("#status")))
 	b.Snap("reconnected")
