@@ -123,7 +123,9 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 		return Result{}, s.problem(c, ProblemVerify, errors.New("Graph /me is not the id_token's account"))
 	}
 	granted := grantedScopes(c.RequestedScopes, tok.Scopes, true)
-	missing := MissingScopes(c.RequestedScopes, granted)
+	// What a personal account can never have (.Shared, on Common) is not
+	// a shortfall: Microsoft leaves it out for every outlook.com account.
+	missing, _ := SplitMissing(claims.TenantID, MissingScopes(c.RequestedScopes, granted))
 	ev := store.StatusEvent{Status: "active"}
 	if f.Kind != kindReconnect {
 		if ev.Status, err = s.initialStatus(ctx, a.TenantID); err != nil {

@@ -121,3 +121,36 @@ func MissingScopes(requested, granted []string) []string {
 func containsFold(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
 }
+
+// PersonalUnsupported reports whether a delegated permission is one that
+// personal Microsoft accounts (outlook.com, hotmail.com, live.com) cannot
+// have: Microsoft Graph's permissions reference marks every .Shared
+// permission "Microsoft account supported: No" (an outlook.com mailbox has
+// no shared or delegated mailboxes in Graph's sense). Microsoft leaves them
+// out of the grant rather than failing the sign-in.
+func PersonalUnsupported(scope string) bool {
+	return strings.HasSuffix(strings.ToLower(scope), ".shared")
+}
+
+// ForPersonalAccounts drops what personal accounts cannot have: a Consumer
+// connection does not ask for it.
+func ForPersonalAccounts(scopes []string) []string {
+	return slices.DeleteFunc(slices.Clone(scopes), PersonalUnsupported)
+}
+
+// SplitMissing separates requested-but-not-granted scopes into those that
+// matter and those a personal account (tid) can never have, which are
+// explained rather than flagged.
+func SplitMissing(tid string, missing []string) (matter, notForPersonal []string) {
+	if tid != oauth.ConsumersTenantID {
+		return missing, nil
+	}
+	for _, m := range missing {
+		if PersonalUnsupported(m) {
+			notForPersonal = append(notForPersonal, m)
+		} else {
+			matter = append(matter, m)
+		}
+	}
+	return matter, notForPersonal
+}

@@ -78,6 +78,9 @@ func (s *Service) startNew(ctx context.Context, a Actor, f *Form) (Outcome, erro
 	}
 	authority := Authority(f.AccountType, f.MSTenant)
 	requested := requestedScopes(f.Scopes)
+	if f.AccountType == AccountConsumers {
+		requested = ForPersonalAccounts(requested) // personal accounts cannot have .Shared
+	}
 	fl, state := s.newFlow(a, kindSignIn, authority, true)
 	conn, _, err := s.Store.CreateConnectionWithFlow(ctx, store.NewConnection{
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(f.AccountType),

@@ -59,6 +59,15 @@ func TestBrowserSignInEveryAccountType(t *testing.T) {
 				consentOn(t, b, hosts, c.consentOn)
 			}
 			wantActive(t, b, s.URL, c.account)
+			// Personal accounts never get .Shared: a Consumer connection does
+			// not ask, and on Common it is explained, not flagged.
+			personalNote := browsertest.Eval[bool](b, `!!document.querySelector('#personal-scopes')`)
+			if want := c.name == "Common, personal account"; personalNote != want {
+				t.Fatalf("note about personal accounts shown = %v, want %v", personalNote, want)
+			}
+			if c.name == "Consumer" && strings.Contains(b.Text(".scope-table"), ".Shared") {
+				t.Fatalf("a Consumer connection asked for .Shared: %s", b.Text(".scope-table"))
+			}
 			if c.name == "Federated tenant" {
 				federatedPage = browsertest.Eval[string](b, `location.href`)
 			}
@@ -122,5 +131,8 @@ func wantActive(t *testing.T, b *browsertest.Browser, brokerURL, account string)
 	}
 	if got := b.Text("#account"); !strings.Contains(got, account) {
 		t.Fatalf("account %q, want %s", got, account)
+	}
+	if browsertest.Eval[bool](b, `!!document.querySelector('#missing-scopes')`) {
+		t.Fatalf("flagged as missing permissions: %s", b.Text("#missing-scopes"))
 	}
 }

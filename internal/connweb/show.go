@@ -34,6 +34,7 @@ type showView struct {
 	Requested        []scopeRow
 	Extra            []string // granted without being asked for
 	Missing          []string
+	NotForPersonal   []string // requested, but personal accounts never get them (.Shared): explained, not flagged
 	SignsIn          bool // authorization code: may sign in again
 	CanAdminConsent  bool
 	AdminConsentLink string
@@ -51,8 +52,9 @@ type AdminSections interface {
 }
 
 type scopeRow struct {
-	Name    string
-	Granted bool
+	Name           string
+	Granted        bool
+	NotForPersonal bool // a personal account cannot have it
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
@@ -94,9 +96,11 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		v.AdminConsentLink = h.Service.AdminConsentLink(c)
 	}
 	if v.SignsIn && c.Status != "pending" {
-		v.Missing = connections.MissingScopes(c.RequestedScopes, c.GrantedScopes)
+		v.Missing, v.NotForPersonal = connections.SplitMissing(c.AccountTID,
+			connections.MissingScopes(c.RequestedScopes, c.GrantedScopes))
 		for _, s := range c.RequestedScopes {
-			v.Requested = append(v.Requested, scopeRow{Name: s, Granted: !contains(v.Missing, s)})
+			v.Requested = append(v.Requested, scopeRow{Name: s, Granted: !contains(v.Missing, s) && !contains(v.NotForPersonal, s),
+				NotForPersonal: contains(v.NotForPersonal, s)})
 		}
 		v.Extra = connections.MissingScopes(c.GrantedScopes, c.RequestedScopes)
 	} else {
