@@ -35,7 +35,7 @@ type showView struct {
 	Extra            []string // granted without being asked for
 	Missing          []string
 	NotForPersonal   []string // requested, but personal accounts never get them (.Shared): explained, not flagged
-	SignsIn          bool // authorization code: may sign in again
+	SignsIn          bool     // authorization code: may sign in again
 	CanAdminConsent  bool
 	AdminConsentLink string
 	SecretDays       int  // days until the client secret expires
