@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/brokerhq/broker/internal/auth"
 	"github.com/brokerhq/broker/internal/config"
 	"github.com/brokerhq/broker/internal/secrets"
@@ -22,15 +24,15 @@ func openStore(ctx context.Context, getenv env) (*store.Store, *config.Config, e
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{MaxConns: 4})
+	openCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := store.Open(openCtx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{MaxConns: 4, SystemURL: cfg.SystemDatabaseURL})
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, nil, fmt.Errorf("database does not answer at BROKER_DATABASE_URL: %s", pgReason(err))
+	}
 	if err != nil {
 		return nil, nil, err
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := st.Ping(pingCtx); err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("database does not answer at BROKER_DATABASE_URL: %s", pgReason(err))
 	}
 	return st, cfg, nil
 }

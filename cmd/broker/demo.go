@@ -13,6 +13,7 @@ import (
 	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/config"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
+	"github.com/brokerhq/broker/internal/store"
 )
 
 // cmdDemo runs the broker against the simulated Microsoft platform with a
@@ -25,6 +26,7 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	msaAddr := fs.String("microsoft-msa-addr", "127.0.0.1:8082", "its Microsoft account host (personal accounts sign in there)")
 	idpAddr := fs.String("microsoft-idp-addr", "127.0.0.1:8083", "its federated identity provider (Northwind's accounts sign in there)")
 	simState := fs.String("microsoft-state", "", "the simulation's state file, so a restart breaks no connection (default: $BROKER_DEMO_MICROSOFT_STATE, else demo-microsoft-state.json in the user cache directory)")
+	noMigrate := fs.Bool("no-migrate", false, "do not migrate (the operator ran `broker migrate up`); refuse an old schema")
 	if err := fs.Parse(args); err != nil {
 		return errUsageShown
 	}
@@ -68,7 +70,16 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	}
 	cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = base, base
 
-	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log})
+	// The demo runs on a machine with Postgres and nothing else set up:
+	// create its database when the server says it does not exist.
+	created, err := store.EnsureDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("created the demo database named in BROKER_DATABASE_URL")
+	}
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log, NoMigrate: *noMigrate})
 	if err != nil {
 		return err
 	}
@@ -115,6 +126,7 @@ func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
 ==================================================================
  Open      %s
  Sign in   %s  /  %s   (demo admin)
+           %s  /  %s   (demo member: sees only the %s project)
  Microsoft %s  (simulated login.microsoftonline.com + Graph)
 
  Sign in to Microsoft as any of these demo accounts (no password):
@@ -124,7 +136,7 @@ func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
  Client credentials (Tenant-specific) with the demo daemon app:
    Tenant ID/Domain %s   User ID %s
    Client ID %s   Client secret %s
-`, cfg.PublicURL, d.AdminEmail, d.AdminPassword, simBase, strings.Join(d.Accounts, ", "),
+`, cfg.PublicURL, d.AdminEmail, d.AdminPassword, d.MemberEmail, d.AdminPassword, d.MemberProject, simBase, strings.Join(d.Accounts, ", "),
 		d.DaemonTenant, d.DaemonUser, d.DaemonClientID, d.DaemonSecret)
 	if d.APIKey != "" {
 		fmt.Fprintf(w, `

@@ -13,7 +13,7 @@ func cmdMigrate(ctx context.Context, sub string, getenv env, s streams) error {
 	if err != nil {
 		return err
 	}
-	m, err := store.NewMigrator(cfg.DatabaseURL)
+	m, err := store.NewMigrator(cfg.MigrateURL())
 	if err != nil {
 		return err
 	}
@@ -21,7 +21,7 @@ func cmdMigrate(ctx context.Context, sub string, getenv env, s streams) error {
 	if sub == "status" {
 		st, err := m.Status(ctx)
 		if err != nil {
-			return fmt.Errorf("database does not answer at BROKER_DATABASE_URL: %s", pgReason(err))
+			return fmt.Errorf("database does not answer at %s: %s", migrateEnv(cfg), pgReason(err))
 		}
 		for _, x := range st {
 			state := "pending"
@@ -38,4 +38,12 @@ func cmdMigrate(ctx context.Context, sub string, getenv env, s streams) error {
 	}
 	fmt.Fprintf(s.out, "applied %d migration(s); schema is current\n", n)
 	return nil
+}
+
+// migrateEnv names the variable migrations took their URL from.
+func migrateEnv(cfg *config.Config) string {
+	if cfg.MigrateDatabaseURL != "" {
+		return "BROKER_MIGRATE_DATABASE_URL"
+	}
+	return "BROKER_DATABASE_URL"
 }

@@ -59,11 +59,11 @@ func TestBrowserFilterBrokenReconnectAndSeeItActive(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#reconnect")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)),
 	)
-	// Reconnect hints the account that signed in before (login_hint).
+	// A reconnect sends login_hint, so Microsoft offers the same account.
 	if got := browsertest.Eval[string](b, `document.querySelector('input[name="login"]').value`); got != s.Demo.Alex.UPN {
-		t.Fatalf("sign-in page prefilled with %q, want %s", got, s.Demo.Alex.UPN)
+		t.Fatalf("reconnect's sign-in page offers %q, want %q (login_hint)", got, s.Demo.Alex.UPN)
 	}
-	b.Do("sign in", chromedp.Click(chromedp.CSS("#next")))
+	b.Do("continue as that account", chromedp.Click(chromedp.CSS("#next")))
 	consentIfAsked(t, b, s.URL)
 	b.Do("back at the broker", chromedp.WaitVisible(chromedp.CSS("#status")))
 	b.Snap("reconnected")

@@ -15,7 +15,7 @@ import (
 // connection. A current schema stays current (migrations only move forward),
 // so only a failed check is retried, at most every few seconds.
 type schemaCheck struct {
-	url string
+	st  *store.Store
 	now func() time.Time
 
 	mu      sync.Mutex
@@ -26,8 +26,8 @@ type schemaCheck struct {
 
 const schemaRecheck = 5 * time.Second
 
-func newSchemaCheck(url string, now func() time.Time) *schemaCheck {
-	return &schemaCheck{url: url, now: now}
+func newSchemaCheck(st *store.Store, now func() time.Time) *schemaCheck {
+	return &schemaCheck{st: st, now: now}
 }
 
 func (c *schemaCheck) ready(ctx context.Context) error {
@@ -46,12 +46,7 @@ func (c *schemaCheck) ready(ctx context.Context) error {
 }
 
 func (c *schemaCheck) check(ctx context.Context) error {
-	m, err := store.NewMigrator(c.url)
-	if err != nil {
-		return web.Errorf(http.StatusServiceUnavailable, "database not reachable", err)
-	}
-	defer m.Close()
-	ok, err := m.Current(ctx)
+	ok, err := c.st.SchemaCurrent(ctx)
 	if err != nil {
 		return web.Errorf(http.StatusServiceUnavailable, "database not reachable", err)
 	}
@@ -59,4 +54,15 @@ func (c *schemaCheck) check(ctx context.Context) error {
 		return web.Errorf(http.StatusServiceUnavailable, "schema not current", nil)
 	}
 	return nil
+}
+
+// ready is /readyz's check beyond the database ping: 503 while shutting
+// down, then the schema check.
+func (a *App) ready(schema func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if a.draining.Load() {
+			return web.Errorf(http.StatusServiceUnavailable, "shutting down", nil)
+		}
+		return schema(ctx)
+	}
 }

@@ -13,7 +13,8 @@ import (
 func TestSchemaCheckCachesAndRechecksFailures(t *testing.T) {
 	url := testdb.Empty(t)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := newSchemaCheck(url, func() time.Time { return now })
+	st := testdb.OpenStore(t, url, store.Options{})
+	c := newSchemaCheck(st, func() time.Time { return now })
 	ctx := context.Background()
 	if err := c.ready(ctx); err == nil || !strings.Contains(err.Error(), "schema not current") {
 		t.Fatalf("empty database: %v", err)
@@ -33,7 +34,7 @@ func TestSchemaCheckCachesAndRechecksFailures(t *testing.T) {
 	if err := c.ready(ctx); err != nil {
 		t.Fatalf("after migrating and the interval: %v", err)
 	}
-	c.url = "postgres://postgres:postgres@127.0.0.1:1/x" // a current schema is not checked again
+	st.Close() // a current schema is not checked again
 	if err := c.ready(ctx); err != nil {
 		t.Fatalf("cached current schema rechecked: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,13 +21,28 @@ const (
 	DefaultDatabaseURL = "postgres://postgres:postgres@localhost:5432/broker?sslmode=disable"
 	DefaultListenAddr  = ":8080"
 	DefaultPublicURL   = "http://localhost:8080"
+	// DefaultDatabaseMaxConns sizes the request path's pool. Refreshes hold
+	// no connection while Microsoft answers, so requests need few; the
+	// background workers and /readyz have small pools of their own.
+	DefaultDatabaseMaxConns = 16
+	// DefaultRefreshMaxInFlight bounds requests to Microsoft per replica.
+	DefaultRefreshMaxInFlight = 32
+	// DefaultShutdownDelay is how long /readyz answers 503 before the
+	// listener stops, so load balancers take the replica out first.
+	DefaultShutdownDelay = 5 * time.Second
 )
 
 // Config is the broker's configuration.
 type Config struct {
 	DatabaseURL           string
+	MigrateDatabaseURL    string        // BROKER_MIGRATE_DATABASE_URL: the tables' owner; empty: DatabaseURL
+	SystemDatabaseURL     string        // BROKER_SYSTEM_DATABASE_URL: a broker_system login; empty: DatabaseURL's
+	DatabaseMaxConns      int           // BROKER_DATABASE_MAX_CONNS
+	RefreshMaxInFlight    int           // BROKER_REFRESH_MAX_IN_FLIGHT
+	ShutdownDelay         time.Duration // BROKER_SHUTDOWN_DELAY
 	ListenAddr            string
-	MetricsAddr           string // BROKER_METRICS_ADDR; empty: /metrics on ListenAddr
+	MetricsAddr           string // BROKER_METRICS_ADDR: /metrics on this listener only
+	MetricsToken          string // BROKER_METRICS_TOKEN: /metrics asks for it as a bearer token
 	PublicURL             string
 	EncryptionKeys        *secrets.Ring
 	SessionKeys           string // validated ring text, parsed by the web layer
@@ -43,6 +59,9 @@ type Config struct {
 	Demo                     bool
 	GraphProxy               GraphProxy // graphproxy.go
 }
+
+// MigrateURL is the URL migrations run with: the owner's if given.
+func (c *Config) MigrateURL() string { return or(c.MigrateDatabaseURL, c.DatabaseURL) }
 
 // RedirectURL is where Microsoft sends people back to.
 func (c *Config) RedirectURL() string { return strings.TrimRight(c.PublicURL, "/") + "/oauth/callback" }
@@ -69,20 +88,39 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		return v
 	}
 	c := &Config{
-		DatabaseURL:       or(secret("BROKER_DATABASE_URL"), DefaultDatabaseURL),
-		ListenAddr:        or(getenv("BROKER_LISTEN_ADDR"), DefaultListenAddr),
-		MetricsAddr:       getenv("BROKER_METRICS_ADDR"),
-		PublicURL:         strings.TrimRight(or(getenv("BROKER_PUBLIC_URL"), DefaultPublicURL), "/"),
-		LogFormat:         or(getenv("BROKER_LOG_FORMAT"), "text"),
-		MicrosoftCloud:    or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
-		MicrosoftLoginURL: strings.TrimRight(getenv("BROKER_MICROSOFT_LOGIN_URL"), "/"),
-		MicrosoftGraphURL: strings.TrimRight(getenv("BROKER_MICROSOFT_GRAPH_URL"), "/"),
+		DatabaseURL:        or(secret("BROKER_DATABASE_URL"), DefaultDatabaseURL),
+		MigrateDatabaseURL: secret("BROKER_MIGRATE_DATABASE_URL"),
+		SystemDatabaseURL:  secret("BROKER_SYSTEM_DATABASE_URL"),
+		ListenAddr:         or(getenv("BROKER_LISTEN_ADDR"), DefaultListenAddr),
+		MetricsAddr:        getenv("BROKER_METRICS_ADDR"),
+		MetricsToken:       secret("BROKER_METRICS_TOKEN"),
+		PublicURL:          strings.TrimRight(or(getenv("BROKER_PUBLIC_URL"), DefaultPublicURL), "/"),
+		LogFormat:          or(getenv("BROKER_LOG_FORMAT"), "text"),
+		MicrosoftCloud:     or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
+		MicrosoftLoginURL:  strings.TrimRight(getenv("BROKER_MICROSOFT_LOGIN_URL"), "/"),
+		MicrosoftGraphURL:  strings.TrimRight(getenv("BROKER_MICROSOFT_GRAPH_URL"), "/"),
 	}
-	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		probs = append(probs, "BROKER_DATABASE_URL must be a postgres:// URL")
+	c.DatabaseMaxConns = intVar(getenv, "BROKER_DATABASE_MAX_CONNS", DefaultDatabaseMaxConns, 2, 1000, &probs)
+	c.RefreshMaxInFlight = intVar(getenv, "BROKER_REFRESH_MAX_IN_FLIGHT", DefaultRefreshMaxInFlight, 1, 10000, &probs)
+	c.ShutdownDelay = DefaultShutdownDelay
+	if v := getenv("BROKER_SHUTDOWN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			probs = append(probs, "BROKER_SHUTDOWN_DELAY must be a duration from 0s to 5m, e.g. 5s")
+		}
+		c.ShutdownDelay = d
+	}
+	for _, db := range []struct{ name, v string }{{"BROKER_DATABASE_URL", c.DatabaseURL},
+		{"BROKER_MIGRATE_DATABASE_URL", c.MigrateDatabaseURL}, {"BROKER_SYSTEM_DATABASE_URL", c.SystemDatabaseURL}} {
+		if u, err := url.Parse(db.v); db.v != "" && (err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql")) {
+			probs = append(probs, db.name+" must be a postgres:// URL")
+		}
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		probs = append(probs, "BROKER_PUBLIC_URL must be an absolute http(s) URL, e.g. https://broker.example.com")
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 32 {
+		probs = append(probs, "BROKER_METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`)")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		probs = append(probs, "BROKER_LOG_FORMAT must be text or json")
@@ -202,6 +240,20 @@ func parseExpiry(v string) (time.Time, bool) {
 		return t.Add(24*time.Hour - time.Second), true
 	}
 	return time.Time{}, false
+}
+
+// intVar reads a whole number in [lo, hi], or def when unset.
+func intVar(getenv Getenv, name string, def, lo, hi int, probs *Problems) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		*probs = append(*probs, fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi))
+		return def
+	}
+	return n
 }
 
 func or(v, def string) string {

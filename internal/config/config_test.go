@@ -23,21 +23,43 @@ func TestDefaults(t *testing.T) {
 	if c.LoginBase() != "https://login.microsoftonline.com" || c.GraphBase() != "https://graph.microsoft.com" {
 		t.Fatalf("cloud defaults: %s %s", c.LoginBase(), c.GraphBase())
 	}
+	if c.DatabaseMaxConns != 16 || c.RefreshMaxInFlight != 32 || c.ShutdownDelay != 5*time.Second {
+		t.Fatalf("pool and shutdown defaults: %d %d %s", c.DatabaseMaxConns, c.RefreshMaxInFlight, c.ShutdownDelay)
+	}
+}
+
+func TestPoolAndShutdownSettings(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS": goodKey, "BROKER_DATABASE_MAX_CONNS": "40",
+		"BROKER_REFRESH_MAX_IN_FLIGHT": "8", "BROKER_SHUTDOWN_DELAY": "0s"}), Need{Keys: true})
+	if err != nil || c.DatabaseMaxConns != 40 || c.RefreshMaxInFlight != 8 || c.ShutdownDelay != 0 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS": goodKey, "BROKER_DATABASE_MAX_CONNS": "1",
+		"BROKER_REFRESH_MAX_IN_FLIGHT": "many", "BROKER_SHUTDOWN_DELAY": "soon"}), Need{Keys: true})
+	for _, want := range []string{"BROKER_DATABASE_MAX_CONNS", "BROKER_REFRESH_MAX_IN_FLIGHT", "BROKER_SHUTDOWN_DELAY"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s not reported: %v", want, err)
+		}
+	}
 }
 
 func TestEveryProblemReportedAtOnce(t *testing.T) {
 	_, err := Load(envOf(map[string]string{
-		"BROKER_ENCRYPTION_KEYS": "k1:not-base64!",
-		"BROKER_PUBLIC_URL":      "localhost:8080",
-		"BROKER_LOG_FORMAT":      "xml",
-		"BROKER_MICROSOFT_CLOUD": "mars",
+		"BROKER_ENCRYPTION_KEYS":      "k1:not-base64!",
+		"BROKER_PUBLIC_URL":           "localhost:8080",
+		"BROKER_LOG_FORMAT":           "xml",
+		"BROKER_MICROSOFT_CLOUD":      "mars",
+		"BROKER_SYSTEM_DATABASE_URL":  "mysql://x",
+		"BROKER_MIGRATE_DATABASE_URL": "owner@db",
+		"BROKER_METRICS_TOKEN":        "short",
 	}), Need{Keys: true, SessionKeys: true, Microsoft: true})
 	if err == nil {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
 	for _, want := range []string{"BROKER_ENCRYPTION_KEYS is malformed", "broker keys generate", "BROKER_SESSION_KEYS is missing",
-		"BROKER_PUBLIC_URL", "BROKER_LOG_FORMAT", "BROKER_MICROSOFT_CLOUD", "BROKER_MICROSOFT_CLIENT_ID", "BROKER_MICROSOFT_CLIENT_SECRET"} {
+		"BROKER_PUBLIC_URL", "BROKER_LOG_FORMAT", "BROKER_MICROSOFT_CLOUD", "BROKER_MICROSOFT_CLIENT_ID", "BROKER_MICROSOFT_CLIENT_SECRET",
+		"BROKER_SYSTEM_DATABASE_URL must be", "BROKER_MIGRATE_DATABASE_URL must be", "BROKER_METRICS_TOKEN must be at least 32"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %s", want, msg)
 		}
@@ -75,6 +97,18 @@ func TestCloudsAndOverrides(t *testing.T) {
 		"BROKER_MICROSOFT_CLIENT_ID": "x", "BROKER_MICROSOFT_CLIENT_SECRET": "y"}), Need{Microsoft: true})
 	if err != nil || c.LoginBase() != "http://127.0.0.1:8081" || c.GraphBase() != "http://127.0.0.1:8081" {
 		t.Fatalf("override: %v %+v", err, c)
+	}
+}
+
+func TestMigrateURLDefaultsToDatabaseURL(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"BROKER_DATABASE_URL": "postgres://rt@db/b"}), Need{})
+	if err != nil || c.MigrateURL() != "postgres://rt@db/b" || c.SystemDatabaseURL != "" {
+		t.Fatalf("one URL: %q %q %v", c.MigrateURL(), c.SystemDatabaseURL, err)
+	}
+	c, err = Load(envOf(map[string]string{"BROKER_DATABASE_URL": "postgres://rt@db/b",
+		"BROKER_MIGRATE_DATABASE_URL": "postgres://owner@db/b", "BROKER_SYSTEM_DATABASE_URL": "postgres://sys@db/b"}), Need{})
+	if err != nil || c.MigrateURL() != "postgres://owner@db/b" || c.SystemDatabaseURL != "postgres://sys@db/b" {
+		t.Fatalf("three URLs: %q %q %v", c.MigrateURL(), c.SystemDatabaseURL, err)
 	}
 }
 

@@ -37,6 +37,7 @@ type Result struct {
 	Kind       ResultKind
 	Connection store.Connection
 	Missing    []string // requested scopes Microsoft did not grant
+	Personal   []string // requested scopes a personal account cannot grant: expected, not missing
 }
 
 // Complete finishes a round trip to Microsoft. signedIn is false when the
@@ -45,7 +46,7 @@ type Result struct {
 // other error is the broker's own failure.
 func (s *Service) Complete(ctx context.Context, a Actor, signedIn bool, p CallbackParams) (Result, error) {
 	if p.State == "" && (p.AdminConsent != "" || p.Error != "") {
-		return s.stateless(p)
+		return s.stateless(ctx, a, signedIn, p)
 	}
 	if !signedIn || len(a.SessionHash) == 0 {
 		return Result{}, &Problem{Kind: ProblemSession, Title: "Your session has ended",
@@ -112,7 +113,7 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 		prob := s.problem(c, ProblemMicrosoft, errors.New("no refresh token"))
 		prob.Title = "Microsoft did not allow lasting access"
 		prob.Message = "The sign-in worked, but Microsoft issued no refresh token (the offline_access permission was not granted), " +
-			"so the connection would stop working within the hour. Nothing was saved. Try again, and accept every permission on the consent page."
+			"so the connection would stop working within the hour. " + unsaved(c) + " Try again, and accept every permission on the consent page."
 		return Result{}, prob
 	}
 	me, err := s.Graph.Me(ctx, tok.AccessToken)
@@ -123,9 +124,7 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 		return Result{}, s.problem(c, ProblemVerify, errors.New("Graph /me is not the id_token's account"))
 	}
 	granted := grantedScopes(c.RequestedScopes, tok.Scopes, true)
-	// What a personal account can never have (.Shared, on Common) is not
-	// a shortfall: Microsoft leaves it out for every outlook.com account.
-	missing, _ := SplitMissing(claims.TenantID, MissingScopes(c.RequestedScopes, granted))
+	missing, personal := MissingFor(c.RequestedScopes, granted, claims.TenantID)
 	ev := store.StatusEvent{Status: "active"}
 	if f.Kind != kindReconnect {
 		if ev.Status, err = s.initialStatus(ctx, a.TenantID); err != nil {
@@ -171,7 +170,7 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 	}
 	s.audit(ctx, a, action, c.ID, "", map[string]any{"account_tid": claims.TenantID, "account_oid": claims.ObjectID,
 		"account_username": username, "granted_scopes": granted, "missing_scopes": missing})
-	return Result{Kind: kind, Connection: updated, Missing: missing}, nil
+	return Result{Kind: kind, Connection: updated, Missing: missing, Personal: personal}, nil
 }
 
 var errAccountChanged = errors.New("connections: reconnect signed in as another account")
@@ -270,18 +269,43 @@ func adminConsentReason(code string) string {
 
 // stateless answers a redirect without state: an administrator back from a
 // forwarded admin consent link, or an error Microsoft could not tie to a
-// sign-in. The broker cannot tell whose request it was, so it says what
-// Microsoft said and changes nothing.
-func (s *Service) stateless(p CallbackParams) (Result, error) {
+// sign-in. The broker cannot tell whose request it was, so it changes
+// nothing. Anyone can send a browser here with an error text of their
+// choosing, so Microsoft's words are shown only to a session with a sign-in
+// under way (where they are most likely Microsoft's); others see the error
+// code when it is one OAuth defines, and no text.
+func (s *Service) stateless(ctx context.Context, a Actor, signedIn bool, p CallbackParams) (Result, error) {
 	if p.Error == "" && strings.EqualFold(p.AdminConsent, "true") {
 		return Result{Kind: ResultForwardedConsent}, nil
 	}
 	prob := &Problem{Kind: ProblemMicrosoft, Title: "Microsoft reported an error",
 		Message: "Its answer carried no sign-in state, so the broker cannot tell what it was for, and nothing was changed. " +
-			"If you were granting admin consent from a link someone sent you, tell them it did not work.",
-		Code: p.Error, Summary: (&oauth.Error{Description: p.ErrorDescription}).Summary()}
+			"If you were granting admin consent from a link someone sent you, tell them it did not work."}
+	ours := false
+	if signedIn && len(a.SessionHash) > 0 && a.TenantID != "" {
+		var err error
+		if ours, err = s.Store.HasOpenFlow(ctx, a.TenantID, a.SessionHash, s.Now()); err != nil {
+			return Result{}, fmt.Errorf("connections: callback without state: %w", err)
+		}
+	}
+	if !ours {
+		if oauthErrors[p.Error] {
+			prob.Code = p.Error
+		}
+		return Result{}, prob
+	}
+	prob.Code, prob.Summary = p.Error, (&oauth.Error{Description: p.ErrorDescription}).Summary()
 	if n := aadstsPrefix(p.ErrorDescription); n != 0 {
 		prob.Code = fmt.Sprintf("AADSTS%d", n)
 	}
 	return Result{}, prob
 }
+
+// oauthErrors are the error codes OAuth 2.0 (RFC 6749 §4.1.2.1) and OpenID
+// Connect (Core §3.1.2.6) define for an authorization response: the only
+// words from an unverified redirect the broker repeats.
+var oauthErrors = map[string]bool{"invalid_request": true, "unauthorized_client": true, "access_denied": true,
+	"unsupported_response_type": true, "invalid_scope": true, "server_error": true, "temporarily_unavailable": true,
+	"interaction_required": true, "login_required": true, "account_selection_required": true, "consent_required": true,
+	"invalid_request_uri": true, "invalid_request_object": true, "request_not_supported": true,
+	"request_uri_not_supported": true, "registration_not_supported": true}

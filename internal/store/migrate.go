@@ -1,13 +1,18 @@
 package store
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"context"
-	"database/sql"
-	"fmt"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -99,4 +104,46 @@ func CheckReachable(ctx context.Context, databaseURL string) error {
 		return fmt.Errorf("database does not answer at BROKER_DATABASE_URL: %s", msg)
 	}
 	return c.Close(ctx)
+}
+
+// SchemaCurrent reports, as the runtime login, whether every embedded
+// migration has been applied. It needs no owner rights (migration 00007
+// lets AppRole read goose's table), so `serve --no-migrate` can check the
+// schema in a least-privilege deployment where only the operator migrates.
+func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
+	want, err := embeddedVersions()
+	if err != nil {
+		return false, err
+	}
+	var have []int64
+	err = s.pool.QueryRow(ctx, "SELECT COALESCE(array_agg(version_id), '{}') FROM goose_db_version WHERE is_applied").Scan(&have)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "42501") {
+		return false, nil // never migrated, or not yet to 00007, which lets AppRole read the table
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: schema version: %w", err)
+	}
+	for _, v := range want {
+		if !slices.Contains(have, v) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// embeddedVersions are the versions of the migrations built into the binary.
+func embeddedVersions() ([]int64, error) {
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	if err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	var out []int64
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if v, err := strconv.ParseInt(num, 10, 64); ok && err == nil && strings.HasSuffix(e.Name(), ".sql") {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }

@@ -34,7 +34,7 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 	b.mustSignIn("ann@acme.example")
 	wantCSP := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-	for _, path := range []string{"/", "/login", "/healthz", "/readyz", "/static/app.css", "/no/such/page", "/api/v1/nothing"} {
+	for _, path := range []string{"/", "/login", "/healthz", "/readyz", "/static/app.css", "/no/such/page"} {
 		res := b.get(path)
 		for h, want := range map[string]string{
 			"Content-Security-Policy":   wantCSP,
@@ -52,6 +52,27 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 		}
 		if strings.Contains(res.body, "<script") || strings.Contains(res.body, "style=") {
 			t.Errorf("%s: inline script or style in the page", path)
+		}
+	}
+}
+
+// The API area answers programs: the headers of a machine answer, never
+// cached, never framed, never sniffed into a page.
+func TestSecurityHeadersOnTheAPI(t *testing.T) {
+	ts := newTestServer(t, withAPI)
+	b := ts.browser()
+	for _, res := range []response{b.get("/api/v1/nothing"), b.post("/api/v1/echo", nil)} {
+		for h, want := range map[string]string{
+			"Content-Security-Policy":   "default-src 'none'; frame-ancestors 'none'",
+			"Referrer-Policy":           "no-referrer",
+			"X-Content-Type-Options":    "nosniff",
+			"X-Frame-Options":           "DENY",
+			"Cache-Control":             "no-store",
+			"Strict-Transport-Security": "max-age=31536000",
+		} {
+			if got := res.Header.Get(h); got != want {
+				t.Errorf("%s: %s = %q, want %q", res.Request.URL.Path, h, got, want)
+			}
 		}
 	}
 }
