@@ -19,8 +19,10 @@ import (
 // connection's page, Active. Before the hand-off page, the hops to the
 // second and third host were blocked by form-action and the browser stayed
 // on the form.
+//
+// It runs alone, before the parallel browser tests: seven sign-ins in one
+// Chromium, and a busy machine should not time it out.
 func TestBrowserSignInEveryAccountType(t *testing.T) {
-	t.Parallel()
 	s := newServerAt(t, "localhost")
 	b := browsertest.New(t, browsertest.Options{Timeout: 4 * time.Minute})
 	b.SignIn(s.URL, s.Admin.Email, conntest.Password)
@@ -59,6 +61,15 @@ func TestBrowserSignInEveryAccountType(t *testing.T) {
 				consentOn(t, b, hosts, c.consentOn)
 			}
 			wantActive(t, b, s.URL, c.account)
+			// Personal accounts never get .Shared: a Consumer connection does
+			// not ask, and on Common it is explained, not flagged.
+			personalNote := browsertest.Eval[bool](b, `!!document.querySelector('#personal-scopes')`)
+			if want := c.name == "Common, personal account"; personalNote != want {
+				t.Fatalf("note about personal accounts shown = %v, want %v", personalNote, want)
+			}
+			if c.name == "Consumer" && strings.Contains(b.Text(".scope-table"), ".Shared") {
+				t.Fatalf("a Consumer connection asked for .Shared: %s", b.Text(".scope-table"))
+			}
 			if c.name == "Federated tenant" {
 				federatedPage = browsertest.Eval[string](b, `location.href`)
 			}
@@ -122,5 +133,8 @@ func wantActive(t *testing.T, b *browsertest.Browser, brokerURL, account string)
 	}
 	if got := b.Text("#account"); !strings.Contains(got, account) {
 		t.Fatalf("account %q, want %s", got, account)
+	}
+	if browsertest.Eval[bool](b, `!!document.querySelector('#missing-scopes')`) {
+		t.Fatalf("flagged as missing permissions: %s", b.Text("#missing-scopes"))
 	}
 }
