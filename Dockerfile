@@ -12,6 +12,6 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/broker ./cmd/broke
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/broker /usr/local/bin/broker
 USER nonroot:nonroot
-EXPOSE 8080 8081
+EXPOSE 8080 8081 8082 8083
 ENTRYPOINT ["/usr/local/bin/broker"]
 CMD ["serve"]

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,7 +21,10 @@ import (
 func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	fs := newFlags("demo", s)
 	simURL := fs.String("microsoft-url", "", "use a simulation already running at this URL (default: start one on 127.0.0.1:8081)")
-	simAddr := fs.String("microsoft-addr", "127.0.0.1:8081", "where to start the in-process simulation")
+	simAddr := fs.String("microsoft-addr", "127.0.0.1:8081", "where to start the in-process simulation's login host")
+	msaAddr := fs.String("microsoft-msa-addr", "127.0.0.1:8082", "its Microsoft account host (personal accounts sign in there)")
+	idpAddr := fs.String("microsoft-idp-addr", "127.0.0.1:8083", "its federated identity provider (Northwind's accounts sign in there)")
+	simState := fs.String("microsoft-state", "", "the simulation's state file, so a restart breaks no connection (default: $BROKER_DEMO_MICROSOFT_STATE, else demo-microsoft-state.json in the user cache directory)")
 	noMigrate := fs.Bool("no-migrate", false, "do not migrate (the operator ran `broker migrate up`); refuse an old schema")
 	if err := fs.Parse(args); err != nil {
 		return errUsageShown
@@ -46,16 +50,22 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 
 	base := strings.TrimRight(*simURL, "/")
 	if base == "" {
-		ln, err := net.Listen("tcp", *simAddr)
+		state := demoStatePath(*simState, getenv)
+		sim, err := mssim.Start(mssim.ServeConfig{Addr: *simAddr, MSAAddr: *msaAddr, IdPAddr: *idpAddr,
+			StatePath: state, Cloud: cfg.MicrosoftCloud, RedirectURIs: []string{cfg.RedirectURL()}})
 		if err != nil {
-			return fmt.Errorf("start the simulated Microsoft platform on %s: %w", *simAddr, err)
+			return fmt.Errorf("start the simulated Microsoft platform: %w", err)
 		}
-		base = "http://" + ln.Addr().String()
-		sim := mssim.New(mssim.Options{BaseURL: base, GraphBaseURL: base})
-		mssim.SeedDemo(sim, mssim.DemoConfig{RedirectURIs: []string{cfg.RedirectURL()}})
-		hs := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go hs.Serve(ln)
-		defer hs.Close()
+		base = sim.LoginURL
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := sim.Stop(sctx); err != nil {
+				log.Error("stop the simulated Microsoft platform", "err", err)
+			}
+		}()
+		log.Info("simulated Microsoft platform", "login", sim.LoginURL, "microsoft_account", sim.MSAURL,
+			"federated_idp", sim.IdPURL, "state_file", state, "restored", sim.Restored)
 	}
 	cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = base, base
 
@@ -75,6 +85,27 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 		return nil
 	}
 	return err
+}
+
+// demoStatePath is where the in-process simulation keeps its state: the
+// flag, else BROKER_DEMO_MICROSOFT_STATE, else a file in the user's cache
+// directory (empty, i.e. not kept, if there is none).
+func demoStatePath(flag string, getenv env) string {
+	if flag != "" {
+		return flag
+	}
+	if v := getenv("BROKER_DEMO_MICROSOFT_STATE"); v != "" {
+		return v
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	dir = filepath.Join(dir, "broker")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "demo-microsoft-state.json")
 }
 
 func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {

@@ -8,14 +8,18 @@ import (
 
 	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/logsafe"
 )
 
+// newLogger writes cfg's format and level; no value in a line is longer
+// than logsafe.DefaultMax, whatever a request sent.
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(logsafe.Handler(h, logsafe.DefaultMax))
 }
 
 func cmdServe(ctx context.Context, args []string, getenv env, s streams) error {

@@ -55,6 +55,9 @@ func (s *Service) Feed(ctx context.Context, v Viewer, f FeedFilter) (Feed, error
 	if errors.Is(err, store.ErrNotFound) && f.Cursor != "" {
 		return out, ErrBadCursor
 	}
+	if errors.Is(err, store.ErrInvalid) {
+		return out, errBadText("actor")
+	}
 	if err != nil {
 		return out, fmt.Errorf("admin: audit feed: %w", err)
 	}
@@ -114,9 +117,9 @@ func (s *Service) feedQuery(ctx context.Context, v Viewer, f *FeedFilter, out *F
 	} else {
 		f.Tenant = ""
 	}
-	f.Actor = strings.TrimSpace(f.Actor)
-	if len(f.Actor) > 200 {
-		f.Actor = f.Actor[:200]
+	var ok bool
+	if f.Actor, ok = cleanText(f.Actor, 200); !ok {
+		return q, errBadText("actor")
 	}
 	q.Actor = f.Actor
 	f.ConnectionID = strings.ToLower(strings.TrimSpace(f.ConnectionID))

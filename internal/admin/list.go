@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -40,6 +43,25 @@ type List struct {
 	Projects    []store.Project // the project filter's choices
 	Tenants     []store.Tenant  // operators: the tenant filter's choices
 	Approval    bool            // the viewer's tenant requires approval
+}
+
+// cleanText trims a search text and cuts it to at most max bytes on a
+// character boundary; false when it is not text (invalid UTF-8, control
+// characters such as NUL), which Postgres would refuse.
+func cleanText(s string, max int) (string, bool) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return "", false
+	}
+	for len(s) > max {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s, true
+}
+
+func errBadText(field string) *Error {
+	return &Error{Code: CodeInvalid, Field: field, Message: "Search text must be plain text, without control characters."}
 }
 
 // ErrBadCursor is a page link from a list that no longer matches.
@@ -96,8 +118,9 @@ func (s *Service) List(ctx context.Context, v Viewer, f Filter) (List, error) {
 	if !slices.Contains(Sorts, f.Sort) {
 		f.Sort = ""
 	}
-	if len(f.Search) > 200 {
-		f.Search = f.Search[:200]
+	var ok bool
+	if f.Search, ok = cleanText(f.Search, 200); !ok {
+		return out, errBadText("q")
 	}
 	q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort, q.Search = f.Status, f.ProjectID, f.AccountType, f.AuthType, f.Sort, f.Search
 	out.Filter = f
@@ -117,6 +140,9 @@ func (s *Service) List(ctx context.Context, v Viewer, f Filter) (List, error) {
 	if err := g.Wait(); err != nil {
 		if errors.Is(err, store.ErrNotFound) && f.Cursor != "" {
 			return out, ErrBadCursor
+		}
+		if errors.Is(err, store.ErrInvalid) {
+			return out, errBadText("q")
 		}
 		return out, fmt.Errorf("admin: list: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/problem"
+	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/web"
 )
 
@@ -133,6 +134,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code := map[admin.Code]string{admin.CodeNotFound: "connection_not_found", admin.CodeForbidden: "forbidden",
 			admin.CodeConflict: "conflict", admin.CodeInvalid: "invalid_input", admin.CodeUpstream: "upstream_refused"}[e.Code]
 		writeProblemField(w, code, e.Message, e.Field)
+		return
+	}
+	if errors.Is(err, store.ErrInvalid) { // Postgres refused the input (SQLSTATE 22…)
+		writeProblemField(w, "invalid_input", "The request holds a value the broker cannot use.", "")
 		return
 	}
 	h.Logger.Error("adminapi: request failed", "path", r.URL.Path, "err", err, "request_id", web.RequestID(r.Context()))

@@ -146,7 +146,7 @@ func (h *Handler) act(a admin.Action) http.HandlerFunc {
 func (h *Handler) reauthenticate(w http.ResponseWriter, r *http.Request, wv *web.ViewerInfo, f *web.Form) bool {
 	password := r.PostForm.Get("password")
 	if password == "" {
-		f.Check(false, "password", "Enter your password: your sign-in is more than 15 minutes old.")
+		f.Check(false, "password", "Enter your password: you last entered it more than 15 minutes ago.")
 		return false
 	}
 	v, _, _ := viewerOf(r)

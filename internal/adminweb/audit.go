@@ -198,21 +198,37 @@ func (h *Handler) auditCSV(w http.ResponseWriter, r *http.Request, v admin.Viewe
 		return
 	}
 	f := feedFilter(r)
-	name := "audit-" + h.ui.Now().UTC().Format("20060102-1504") + ".csv"
-	hd := w.Header()
-	hd.Set("Content-Type", "text/csv; charset=utf-8")
-	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	hd.Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"at", "tenant_id", "actor_type", "actor_id", "actor", "type", "connection_id", "connection",
-		"reason", "details", "request_id"})
+	started := false
+	// The file starts with the first entry, or after a search that found
+	// none: a filter the service refuses still gets its error page.
+	start := func() {
+		name := "audit-" + h.ui.Now().UTC().Format("20060102-1504") + ".csv"
+		hd := w.Header()
+		hd.Set("Content-Type", "text/csv; charset=utf-8")
+		hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		hd.Set("Cache-Control", "no-store")
+		cw.Write([]string{"at", "tenant_id", "actor_type", "actor_id", "actor", "type", "connection_id", "connection",
+			"reason", "details", "request_id"})
+		started = true
+	}
 	n := 0
 	err := h.Service.FeedAll(r.Context(), v, f, func(e store.FeedEntry, connName string) error {
+		if !started {
+			start()
+		}
 		details, _ := json.Marshal(e.Details)
 		n++
 		return cw.Write(cells(e.At.UTC().Format(time.RFC3339), e.TenantID, e.ActorType, e.ActorID, e.ActorLabel,
 			e.Action, e.ConnectionID, connName, e.Reason, string(details), e.RequestID))
 	})
+	if err != nil && !started {
+		h.fail(w, r, err)
+		return
+	}
+	if !started {
+		start()
+	}
 	cw.Flush()
 	if err != nil {
 		// The header is out; a cut-off file is all that can be said now.

@@ -29,7 +29,18 @@ type Options struct {
 	Now        func() time.Time
 	HTTPClient *http.Client // for Microsoft; default oauth.NewHTTPClient()
 	NoMigrate  bool
+	// ReadTimeout bounds reading a whole request, headers and body
+	// (default DefaultReadTimeout); tests shorten it.
+	ReadTimeout time.Duration
 }
+
+// DefaultReadTimeout bounds how long a request, headers and body, may take
+// to arrive. The broker's bodies are small (forms, JSON of a few KB): 30
+// seconds is generous for a slow phone and short for a connection held open
+// by a body sent a byte at a time. It does not bound the handler: net/http
+// lifts the read deadline once the body is read, so a request waiting on
+// Microsoft keeps its context.
+const DefaultReadTimeout = 30 * time.Second
 
 // App is a wired broker.
 type App struct {
@@ -51,6 +62,7 @@ type App struct {
 
 	metrics     http.Handler
 	metricsAddr string // BROKER_METRICS_ADDR: /metrics on its own listener, off the public one
+	readTimeout time.Duration
 	workers     []worker
 }
 
@@ -118,16 +130,29 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	a.metrics = srv.Metrics()
+	// /metrics tells an outsider too much (traffic, errors, pool use): it is
+	// served on its own address, or with a bearer token, or not at all.
+	a.metrics = web.APIHeaders(srv.Metrics())
+	if cfg.MetricsToken != "" {
+		a.metrics = web.APIHeaders(web.RequireBearer(cfg.MetricsToken, srv.Metrics()))
+	}
 	a.metricsAddr = cfg.MetricsAddr
-	if cfg.MetricsAddr == "" {
+	switch {
+	case cfg.MetricsAddr != "":
+	case cfg.MetricsToken != "":
 		mux.Handle("/metrics", a.metrics)
+	default:
+		o.Logger.Info("metrics are off: set BROKER_METRICS_ADDR (e.g. 127.0.0.1:9090) or BROKER_METRICS_TOKEN to serve /metrics")
 	}
 	// The token API is the hot path: it has its own bearer-key auth and
 	// stays outside the browser middleware (sessions, cross-origin checks).
 	mux.Handle("/api/v1/", srv.ObserveAPI(a.apiRouter(o)))
 	mux.Handle("/", srv)
 	a.Handler = mux
+	a.readTimeout = o.ReadTimeout
+	if a.readTimeout <= 0 {
+		a.readTimeout = DefaultReadTimeout
+	}
 	a.workers = append(a.workers,
 		worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, st, o.Now, o.Logger) }},
 		worker{"token cache", func(ctx context.Context) { a.Tokens.Run(ctx) }},
@@ -194,12 +219,13 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 			ln.Close()
 			return fmt.Errorf("listen on BROKER_METRICS_ADDR %s: %w", a.metricsAddr, err)
 		}
-		ms := &http.Server{Handler: metricsOnly(a.metrics), ReadHeaderTimeout: 10 * time.Second}
+		ms := &http.Server{Handler: metricsOnly(a.metrics), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.readTimeout}
 		go ms.Serve(mln)
 		defer ms.Close()
 	}
-	hs := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	hs := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.readTimeout,
+		IdleTimeout: 120 * time.Second,
+		ErrorLog:    slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	for _, w := range a.workers {

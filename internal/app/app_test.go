@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -54,9 +55,10 @@ func TestServeIsReadyThenDrains(t *testing.T) {
 			t.Fatalf("%s = %d", path, resp.StatusCode)
 		}
 	}
+	// By default /metrics is nowhere: not on the public listener.
 	resp, err := http.Get(base + "/metrics")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/metrics: %v", err)
+	if err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("public /metrics by default: %v %v", resp.StatusCode, err)
 	}
 	resp.Body.Close()
 	cancel()
@@ -94,9 +96,12 @@ func TestUnreachableDatabaseIsOneClearLine(t *testing.T) {
 }
 
 // The token API lives outside the browser middleware but is still counted in
-// /metrics by route, and answers with a request ID.
+// /metrics by route, and answers with a request ID and the security headers
+// of a machine answer. With BROKER_METRICS_TOKEN, /metrics on the public
+// listener asks for it.
 func TestAPIRequestsAreObserved(t *testing.T) {
 	cfg := testConfig(t, testdb.New(t))
+	cfg.MetricsToken = strings.Repeat("m3tr1cs", 6)
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -112,12 +117,30 @@ func TestAPIRequestsAreObserved(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Request-ID") == "" {
 		t.Fatalf("status %d, request id %q", resp.StatusCode, resp.Header.Get("X-Request-ID"))
 	}
-	resp, err = http.Get(srv.URL + "/metrics")
+	wantMachineHeaders(t, "token API", resp)
+	for _, auth := range []string{"", "Bearer wrong", "Basic " + cfg.MetricsToken} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("/metrics with %q: %d, want 401", auth, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+cfg.MetricsToken)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	wantMachineHeaders(t, "/metrics", resp)
 	want := `broker_http_requests_total{method="GET",route="/api/v1/connections/{id}/token",status="4xx"} 1`
 	if !strings.Contains(string(body), want) {
 		t.Fatalf("/metrics lacks %s", want)
@@ -209,4 +232,97 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
 		t.Fatalf("metrics address: %d", resp.StatusCode)
 	}
+	wantMachineHeaders(t, "/metrics on its own address", resp)
+}
+
+// wantMachineHeaders: an answer for programs is never sniffed into HTML,
+// framed or cached.
+func wantMachineHeaders(t *testing.T, what string, resp *http.Response) {
+	t.Helper()
+	for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+		"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"} {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s: %s is %q, want %q", what, k, got, v)
+		}
+	}
+}
+
+// A request body sent one byte at a time is cut off at the read timeout:
+// the connection is not held forever (the review's trickle, one byte every
+// 2 s, was). A request sent in time is served as before, however long the
+// connection then stays open.
+func TestSlowBodyTimesOut(t *testing.T) {
+	cfg := testConfig(t, testdb.New(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const readTimeout = time.Second
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ReadTimeout: readTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan net.Addr, 1)
+	go a.Serve(ctx, cfg.ListenAddr, func(ad net.Addr) { addrc <- ad })
+	addr := (<-addrc).String()
+	for _, path := range []string{"/login", "/api/v1/admin/connections/x/test"} {
+		status, took := trickle(t, addr, path, 10*time.Second)
+		t.Logf("POST %s trickled: %q after %v (read timeout %v)", path, status, took.Round(time.Millisecond), readTimeout)
+		if status == "still open" || took > readTimeout+2*time.Second {
+			t.Fatalf("POST %s trickled: %q after %v", path, status, took)
+		}
+	}
+	// On one connection: a request, a pause longer than the read timeout, another.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	for i := range 2 {
+		if i == 1 {
+			time.Sleep(readTimeout + 500*time.Millisecond)
+		}
+		io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: "+addr+"\r\n\r\n")
+		res, err := http.ReadResponse(r, nil)
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d on a kept-alive connection: %v %v", i+1, res, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+}
+
+// trickle sends a POST whose body comes one byte every 100ms and returns
+// the status line the server answered with ("closed" if it hung up) and
+// when, or "still open" after limit.
+func trickle(t *testing.T, addr, path string, limit time.Duration) (string, time.Duration) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: "+addr+
+		"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan string, 1)
+	go func() {
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil && line == "" {
+			line = "closed"
+		}
+		answered <- strings.TrimSpace(line)
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for time.Since(start) < limit {
+		select {
+		case s := <-answered:
+			return s, time.Since(start)
+		case <-tick.C:
+			conn.Write([]byte("a"))
+		}
+	}
+	return "still open", time.Since(start)
 }

@@ -35,7 +35,9 @@ type DemoSeed struct {
 func SeedDemo(ctx context.Context, a *App) (DemoSeed, error) {
 	st := a.Store
 	d := DemoSeed{AdminEmail: DemoAdminEmail, AdminPassword: DemoAdminPassword,
-		Accounts:     []string{"adele@" + mssim.DemoContosoDomain, "megan@" + mssim.DemoFabrikamDomain, "pat@outlook.com"},
+		Accounts: []string{"adele@" + mssim.DemoContosoDomain, "megan@" + mssim.DemoFabrikamDomain,
+			"lee@" + mssim.DemoNorthwindFederatedDomain + " (federated: signs in at Northwind's own IdP)",
+			"pat@outlook.com (personal: signs in at the Microsoft account host)"},
 		DaemonTenant: mssim.DemoContosoDomain, DaemonUser: "adele@" + mssim.DemoContosoDomain,
 		DaemonClientID: mssim.DemoDaemonClientID, DaemonSecret: mssim.DemoDaemonClientSecret,
 		ConnectionName: DemoConnectionName}

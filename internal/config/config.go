@@ -28,7 +28,8 @@ type Config struct {
 	MigrateDatabaseURL    string // BROKER_MIGRATE_DATABASE_URL: the tables' owner; empty: DatabaseURL
 	SystemDatabaseURL     string // BROKER_SYSTEM_DATABASE_URL: a broker_system login; empty: DatabaseURL's
 	ListenAddr            string
-	MetricsAddr           string // BROKER_METRICS_ADDR; empty: /metrics on ListenAddr
+	MetricsAddr           string // BROKER_METRICS_ADDR: /metrics on this listener only
+	MetricsToken          string // BROKER_METRICS_TOKEN: /metrics asks for it as a bearer token
 	PublicURL             string
 	EncryptionKeys        *secrets.Ring
 	SessionKeys           string // validated ring text, parsed by the web layer
@@ -79,6 +80,7 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		SystemDatabaseURL:  secret("BROKER_SYSTEM_DATABASE_URL"),
 		ListenAddr:         or(getenv("BROKER_LISTEN_ADDR"), DefaultListenAddr),
 		MetricsAddr:        getenv("BROKER_METRICS_ADDR"),
+		MetricsToken:       secret("BROKER_METRICS_TOKEN"),
 		PublicURL:          strings.TrimRight(or(getenv("BROKER_PUBLIC_URL"), DefaultPublicURL), "/"),
 		LogFormat:          or(getenv("BROKER_LOG_FORMAT"), "text"),
 		MicrosoftCloud:     or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
@@ -93,6 +95,9 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		probs = append(probs, "BROKER_PUBLIC_URL must be an absolute http(s) URL, e.g. https://broker.example.com")
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 32 {
+		probs = append(probs, "BROKER_METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`)")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		probs = append(probs, "BROKER_LOG_FORMAT must be text or json")

@@ -31,6 +31,7 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 		"BROKER_PUBLIC_URL":           "localhost:8080",
 		"BROKER_LOG_FORMAT":           "xml",
 		"BROKER_MICROSOFT_CLOUD":      "mars",
+		"BROKER_METRICS_TOKEN":        "short",
 		"BROKER_SYSTEM_DATABASE_URL":  "mysql://x",
 		"BROKER_MIGRATE_DATABASE_URL": "owner@db",
 	}), Need{Keys: true, SessionKeys: true, Microsoft: true})
@@ -39,7 +40,7 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{"BROKER_ENCRYPTION_KEYS is malformed", "broker keys generate", "BROKER_SESSION_KEYS is missing",
-		"BROKER_PUBLIC_URL", "BROKER_LOG_FORMAT", "BROKER_MICROSOFT_CLOUD", "BROKER_MICROSOFT_CLIENT_ID", "BROKER_MICROSOFT_CLIENT_SECRET",
+		"BROKER_PUBLIC_URL", "BROKER_LOG_FORMAT", "BROKER_MICROSOFT_CLOUD", "BROKER_MICROSOFT_CLIENT_ID", "BROKER_MICROSOFT_CLIENT_SECRET", "BROKER_METRICS_TOKEN must be at least 32",
 		"BROKER_SYSTEM_DATABASE_URL must be", "BROKER_MIGRATE_DATABASE_URL must be"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %s", want, msg)

@@ -45,7 +45,7 @@ type Result struct {
 // other error is the broker's own failure.
 func (s *Service) Complete(ctx context.Context, a Actor, signedIn bool, p CallbackParams) (Result, error) {
 	if p.State == "" && (p.AdminConsent != "" || p.Error != "") {
-		return s.stateless(p)
+		return s.stateless(ctx, a, signedIn, p)
 	}
 	if !signedIn || len(a.SessionHash) == 0 {
 		return Result{}, &Problem{Kind: ProblemSession, Title: "Your session has ended",
@@ -268,18 +268,43 @@ func adminConsentReason(code string) string {
 
 // stateless answers a redirect without state: an administrator back from a
 // forwarded admin consent link, or an error Microsoft could not tie to a
-// sign-in. The broker cannot tell whose request it was, so it says what
-// Microsoft said and changes nothing.
-func (s *Service) stateless(p CallbackParams) (Result, error) {
+// sign-in. The broker cannot tell whose request it was, so it changes
+// nothing. Anyone can send a browser here with an error text of their
+// choosing, so Microsoft's words are shown only to a session with a sign-in
+// under way (where they are most likely Microsoft's); others see the error
+// code when it is one OAuth defines, and no text.
+func (s *Service) stateless(ctx context.Context, a Actor, signedIn bool, p CallbackParams) (Result, error) {
 	if p.Error == "" && strings.EqualFold(p.AdminConsent, "true") {
 		return Result{Kind: ResultForwardedConsent}, nil
 	}
 	prob := &Problem{Kind: ProblemMicrosoft, Title: "Microsoft reported an error",
 		Message: "Its answer carried no sign-in state, so the broker cannot tell what it was for, and nothing was changed. " +
-			"If you were granting admin consent from a link someone sent you, tell them it did not work.",
-		Code: p.Error, Summary: (&oauth.Error{Description: p.ErrorDescription}).Summary()}
+			"If you were granting admin consent from a link someone sent you, tell them it did not work."}
+	ours := false
+	if signedIn && len(a.SessionHash) > 0 && a.TenantID != "" {
+		var err error
+		if ours, err = s.Store.HasOpenFlow(ctx, a.TenantID, a.SessionHash, s.Now()); err != nil {
+			return Result{}, fmt.Errorf("connections: callback without state: %w", err)
+		}
+	}
+	if !ours {
+		if oauthErrors[p.Error] {
+			prob.Code = p.Error
+		}
+		return Result{}, prob
+	}
+	prob.Code, prob.Summary = p.Error, (&oauth.Error{Description: p.ErrorDescription}).Summary()
 	if n := aadstsPrefix(p.ErrorDescription); n != 0 {
 		prob.Code = fmt.Sprintf("AADSTS%d", n)
 	}
 	return Result{}, prob
 }
+
+// oauthErrors are the error codes OAuth 2.0 (RFC 6749 §4.1.2.1) and OpenID
+// Connect (Core §3.1.2.6) define for an authorization response: the only
+// words from an unverified redirect the broker repeats.
+var oauthErrors = map[string]bool{"invalid_request": true, "unauthorized_client": true, "access_denied": true,
+	"unsupported_response_type": true, "invalid_scope": true, "server_error": true, "temporarily_unavailable": true,
+	"interaction_required": true, "login_required": true, "account_selection_required": true, "consent_required": true,
+	"invalid_request_uri": true, "invalid_request_object": true, "request_not_supported": true,
+	"request_uri_not_supported": true, "registration_not_supported": true}

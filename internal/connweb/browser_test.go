@@ -3,6 +3,7 @@ package connweb_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -16,7 +17,9 @@ func browse(t *testing.T) (*server, *browsertest.Browser) {
 	t.Helper()
 	t.Parallel()
 	s := newServerAt(t, "localhost")
-	b := browsertest.New(t, browsertest.Options{})
+	// Generous: the machine running the tests may be busy (the browser
+	// steps themselves take seconds).
+	b := browsertest.New(t, browsertest.Options{Timeout: 3 * time.Minute})
 	b.SignIn(s.URL, s.Admin.Email, conntest.Password)
 	return s, b
 }

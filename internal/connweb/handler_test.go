@@ -254,3 +254,35 @@ func TestClientCredentialsPages(t *testing.T) {
 	wantNotInBody(t, res, s.Demo.DaemonApp.Secret, "/reconnect")
 	conntest.AssertNoPlaintext(t, s.DBURL, s.Demo.DaemonApp.Secret, "wrong~secret-value")
 }
+
+// Anyone can send a browser to the callback with an error text of their
+// choosing and no state. Microsoft's words are shown only to a session with
+// a sign-in under way; an anonymous visitor, or a session with none, sees
+// the OAuth error code at most, never the text.
+func TestStatelessErrorShowsNoForeignText(t *testing.T) {
+	s := newServer(t)
+	const lure = "Your mailbox is locked. Call 0800 123 456 and read out your password"
+	forged := "/oauth/callback?" + url.Values{"error": {"access_denied"},
+		"error_description": {"AADSTS50105: " + lure}}.Encode()
+	odd := "/oauth/callback?" + url.Values{"error": {"Call 0800 123 456"}, "error_description": {lure}}.Encode()
+
+	anonymous := s.browser(t)
+	signedIn := s.browser(t).signIn(s.Admin.Email)
+	for name, b := range map[string]*browser{"anonymous": anonymous, "signed in, no sign-in under way": signedIn} {
+		for _, path := range []string{forged, odd} {
+			res := b.get(path)
+			wantStatus(t, res, http.StatusOK)
+			wantBody(t, res, "Microsoft reported an error", "nothing was changed")
+			wantNotInBody(t, res, lure, "0800", "AADSTS50105")
+		}
+		if res := b.get(forged); !strings.Contains(res.body, "access_denied") {
+			t.Errorf("%s: the OAuth error code is not shown", name)
+		}
+	}
+
+	// A sign-in under way in this session: Microsoft's answer is shown.
+	b := s.browser(t).signIn(s.Admin.Email)
+	wantStatus(t, b.post("/connections", codeValues(s, "under way", "common", "")), http.StatusSeeOther)
+	res := b.get(forged)
+	wantBody(t, res, "AADSTS50105", "Your mailbox is locked")
+}

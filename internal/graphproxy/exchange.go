@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/brokerhq/broker/internal/tokens"
@@ -116,7 +117,7 @@ func (x *exchange) forward(ctx context.Context, hasBody bool, buffered []byte, r
 			return
 		}
 		if cr, ok := body.(*countingReader); ok {
-			x.in = cr.n
+			x.in = cr.n.Load()
 		} else {
 			x.in = int64(len(buffered))
 		}
@@ -251,13 +252,16 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// countingReader counts the request bytes sent. The transport may still be
+// writing the body when the response arrives (Graph answered early), so the
+// count is atomic.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }

@@ -80,11 +80,13 @@ func (q FeedQuery) limit() int {
 // index order up to the page size and the three are merged, so a page costs
 // three bounded index scans however long the history.
 func (s *Store) AuditFeed(ctx context.Context, q FeedQuery) (FeedPage, error) {
+	if !validText(q.Actor, q.Action, q.ConnectionID) {
+		return FeedPage{}, fmt.Errorf("store: audit feed: %w", ErrInvalid)
+	}
 	var cur *feedCursor
 	if q.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		cur = &feedCursor{}
-		if err != nil || json.Unmarshal(raw, cur) != nil || cur.Key == "" {
+		var ok bool
+		if cur, ok = decodeFeedCursor(q.Cursor); !ok {
 			return FeedPage{}, fmt.Errorf("store: audit feed: bad cursor: %w", ErrNotFound)
 		}
 	}

@@ -103,11 +103,13 @@ func (q ConnectionQuery) PageQuery() (string, []any, error) {
 	if !ok {
 		sort = sorts["newest"]
 	}
+	if !validText(q.Search, q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort) {
+		return "", nil, fmt.Errorf("store: list connections: %w", ErrInvalid)
+	}
 	where, args := q.where(true)
 	if q.Cursor != "" {
-		var cur listCursor
-		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.ID == "" {
+		cur, ok := decodeListCursor(q.Cursor, sort.key)
+		if !ok {
 			return "", nil, fmt.Errorf("store: list connections: bad cursor: %w", ErrNotFound)
 		}
 		cast := "::text"
@@ -170,6 +172,9 @@ func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (Connec
 // CountConnectionsByStatus counts the list's connections per status, with
 // every filter but the status applied.
 func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery) (map[string]int, error) {
+	if !validText(q.Search, q.ProjectID, q.AccountType, q.AuthType) {
+		return nil, fmt.Errorf("store: count connections: %w", ErrInvalid)
+	}
 	where, args := q.where(false)
 	counts := map[string]int{}
 	err := s.listScope(ctx, q, func(tx pgx.Tx) error {

@@ -73,6 +73,17 @@ func (s *Store) ConsumeFlow(ctx context.Context, tenantID string, stateHash, ses
 	return f, mapErr("consume flow", err)
 }
 
+// HasOpenFlow reports whether this browser session has a round trip to
+// Microsoft under way: a flow neither used nor expired.
+func (s *Store) HasOpenFlow(ctx context.Context, tenantID string, sessionHash []byte, now time.Time) (bool, error) {
+	var open bool
+	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM oauth_flows
+			WHERE session_hash = $1 AND used_at IS NULL AND expires_at > $2)`, sessionHash, now).Scan(&open)
+	})
+	return open, mapErr("has open flow", err)
+}
+
 // DeleteExpiredFlows removes flows past their expiry, used or not.
 func (s *Store) DeleteExpiredFlows(ctx context.Context, before time.Time) (int64, error) {
 	var n int64

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,9 @@ const SystemRole = "broker_system"
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrInvalid is input Postgres cannot take (a NUL byte, a value out of
+	// range: SQLSTATE class 22): the caller's mistake, a 400, not a 500.
+	ErrInvalid = errors.New("invalid input")
 )
 
 // Store is the broker's Postgres store.
@@ -197,6 +201,9 @@ func mapErr(op string, err error) error {
 			return fmt.Errorf("store: %s: %w", op, ErrConflict)
 		case "22P02", "23503": // invalid uuid text, foreign key: the referenced row is not there
 			return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+		}
+		if strings.HasPrefix(pgErr.Code, "22") { // data exception: bad input, and its text may quote it
+			return fmt.Errorf("store: %s: %w (SQLSTATE %s)", op, ErrInvalid, pgErr.Code)
 		}
 	}
 	return fmt.Errorf("store: %s: %w", op, err)

@@ -11,12 +11,13 @@ import (
 )
 
 // ObserveAPI wraps the service-to-service API, which is served outside the
-// browser middleware: it gets request IDs, the same route-labelled metrics as
+// browser middleware: it gets request IDs, the security headers of machine
+// answers (APIHeaders), the same route-labelled metrics as
 // the pages, and an access log line. Successful requests log at debug level:
 // the token endpoint answers tens of thousands of requests a second, and a
 // line each would cost more than the answer; failures log at info.
 func (s *Server) ObserveAPI(next http.Handler) http.Handler {
-	return requestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return requestID(APIHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		// chi reuses a route context it finds, so the pattern it matched is
 		// readable here after the handler returns.
@@ -42,5 +43,5 @@ func (s *Server) ObserveAPI(next http.Handler) http.Handler {
 			s.logger.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", r.URL.Path,
 				"status", status, "duration_ms", float64(took.Microseconds())/1000, "request_id", RequestID(r.Context()))
 		}
-	}))
+	})))
 }

@@ -56,6 +56,27 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 	}
 }
 
+// The API area answers programs: the headers of a machine answer, never
+// cached, never framed, never sniffed into a page.
+func TestSecurityHeadersOnTheAPI(t *testing.T) {
+	ts := newTestServer(t, withAPI)
+	b := ts.browser()
+	for _, res := range []response{b.get("/api/v1/nothing"), b.post("/api/v1/echo", nil)} {
+		for h, want := range map[string]string{
+			"Content-Security-Policy":   "default-src 'none'; frame-ancestors 'none'",
+			"Referrer-Policy":           "no-referrer",
+			"X-Content-Type-Options":    "nosniff",
+			"X-Frame-Options":           "DENY",
+			"Cache-Control":             "no-store",
+			"Strict-Transport-Security": "max-age=31536000",
+		} {
+			if got := res.Header.Get(h); got != want {
+				t.Errorf("%s: %s = %q, want %q", res.Request.URL.Path, h, got, want)
+			}
+		}
+	}
+}
+
 func TestCrossOriginRefused(t *testing.T) {
 	ts := newTestServer(t, withAPI)
 	ts.createUser("ann@acme.example", store.RoleMember)

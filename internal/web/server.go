@@ -131,6 +131,7 @@ func New(d Deps) (*Server, error) {
 	r.Head("/static/*", s.ui.assets.ServeHTTP)
 	if len(d.MountAPI) > 0 { // chi panics on a mounted router with no routes
 		r.Route("/api", func(api chi.Router) {
+			api.Use(APIHeaders)
 			for _, m := range d.MountAPI {
 				m(api.Group(nil), s.ui)
 			}

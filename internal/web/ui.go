@@ -83,6 +83,8 @@ func (ui *UI) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if errors.As(err, &e) {
 		status, msg = e.Status, e.Message
+	} else if errors.Is(err, store.ErrInvalid) { // Postgres refused the input (SQLSTATE 22…): the caller's mistake
+		status, msg = http.StatusBadRequest, "The request holds a value the broker cannot use. Check what you entered."
 	}
 	if status >= 500 {
 		ui.Log(r).Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)

@@ -28,7 +28,8 @@ import (
 //	POST   /_sim/users/{user}/revoke            → AADSTS50173 on refresh
 //	POST   /_sim/users/{user}/expire-grants     → AADSTS70008 on refresh
 //	POST   /_sim/users/{user}/expire-idle       → AADSTS700082 on refresh (as if unused for 90 days)
-//	PUT    /_sim/users/{user}/mfa               {"mode":"off"|"invalid_grant"|"interaction_required"}
+//	PUT    /_sim/users/{user}/mfa               {"mode":"off"|"invalid_grant"|"interaction_required"} → AADSTS50076, suberror basic_action
+//	PUT    /_sim/users/{user}/conditional-access {"policy":"off"|"block"|"managed_device"} → AADSTS53003 / 530003
 //	GET    /_sim/faults, POST /_sim/faults      fault (durations as strings) → {"id":n}
 //	DELETE /_sim/faults, DELETE /_sim/faults/{id}
 func (s *Sim) adminRoutes() http.Handler {
@@ -94,6 +95,15 @@ func (s *Sim) adminRoutes() http.Handler {
 				return nil, fmt.Errorf("mode must be off, invalid_grant or interaction_required")
 			}
 			return nil, s.RequireMFA(r.PathValue("user"), mode)
+		})(w, r)
+	})
+	mux.HandleFunc("PUT /_sim/users/{user}/conditional-access", func(w http.ResponseWriter, r *http.Request) {
+		adminCall(func(req struct{ Policy string }) (any, error) {
+			p, ok := CAPolicies[req.Policy]
+			if !ok {
+				return nil, fmt.Errorf("policy must be off, block or managed_device")
+			}
+			return nil, s.SetConditionalAccess(r.PathValue("user"), p)
 		})(w, r)
 	})
 	mux.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) {

@@ -39,12 +39,14 @@ func (s *Sim) serveAdminConsent(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, f, errMissingParam("scope"))
 		return
 	}
-	if p := parseScopes(f.scopeParam); p.badRes != "" || p.badScope != "" {
-		bad := p.badScope
-		if p.badRes != "" {
-			bad = p.badRes
-		}
-		s.redirectError(w, r, f, errInvalidScope(bad))
+	switch p := s.parse(f.scopeParam); {
+	case p.badRes != "":
+		// Another resource, or another cloud's Graph (cloud.go): the
+		// resource principal does not exist here, AADSTS500011.
+		s.redirectError(w, r, f, errResourceNotFound(p.badRes, f.auth.dirName()))
+		return
+	case p.badScope != "":
+		s.redirectError(w, r, f, errInvalidScope(p.badScope))
 		return
 	}
 	s.flows.put(f.id, f, s.Now().UnixNano())
@@ -73,6 +75,6 @@ func (s *Sim) finishAdminConsent(w http.ResponseWriter, r *http.Request, f *flow
 	t := u.tenant
 	s.dir.recordAdminConsent(t, f.app)
 	s.flows.del(f.id)
-	granted := (f.app.scopes | f.app.perms).resource().String()
+	granted := s.scopeString((f.app.scopes | f.app.perms).resource())
 	http.Redirect(w, r, appendQuery(f.redirectURI, "admin_consent", "True", "tenant", t.id, "scope", granted, "state", f.state), http.StatusFound)
 }

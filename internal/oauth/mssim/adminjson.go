@@ -8,23 +8,24 @@ import (
 
 // faultJSON is Fault on the wire, durations as strings ("250ms", "2s").
 type faultJSON struct {
-	Endpoint   string `json:"endpoint,omitempty"`
-	Grant      string `json:"grant,omitempty"`
-	ClientID   string `json:"clientId,omitempty"`
-	User       string `json:"user,omitempty"`
-	Times      int    `json:"times,omitempty"`
-	Latency    string `json:"latency,omitempty"`
-	Status     int    `json:"status,omitempty"`
-	Error      string `json:"error,omitempty"`
-	Code       int    `json:"code,omitempty"`
-	Message    string `json:"message,omitempty"`
-	RetryAfter string `json:"retryAfter,omitempty"`
-	Body       string `json:"body,omitempty"`
+	Endpoint    string `json:"endpoint,omitempty"`
+	Grant       string `json:"grant,omitempty"`
+	ClientID    string `json:"clientId,omitempty"`
+	User        string `json:"user,omitempty"`
+	Times       int    `json:"times,omitempty"`
+	Latency     string `json:"latency,omitempty"`
+	Status      int    `json:"status,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Code        int    `json:"code,omitempty"`
+	Message     string `json:"message,omitempty"`
+	RetryAfter  string `json:"retryAfter,omitempty"`
+	Body        string `json:"body,omitempty"`
+	ContentType string `json:"contentType,omitempty"`
 }
 
 func (fj faultJSON) fault() (Fault, error) {
 	f := Fault{Endpoint: fj.Endpoint, Grant: fj.Grant, ClientID: fj.ClientID, User: fj.User, Times: fj.Times,
-		Status: fj.Status, Error: fj.Error, Code: fj.Code, Message: fj.Message, Body: fj.Body}
+		Status: fj.Status, Error: fj.Error, Code: fj.Code, Message: fj.Message, Body: fj.Body, ContentType: fj.ContentType}
 	for _, p := range []struct {
 		in  string
 		out *time.Duration
@@ -43,7 +44,7 @@ func (fj faultJSON) fault() (Fault, error) {
 
 func toFaultJSON(f Fault) faultJSON {
 	fj := faultJSON{Endpoint: f.Endpoint, Grant: f.Grant, ClientID: f.ClientID, User: f.User, Times: f.Times,
-		Status: f.Status, Error: f.Error, Code: f.Code, Message: f.Message, Body: f.Body}
+		Status: f.Status, Error: f.Error, Code: f.Code, Message: f.Message, Body: f.Body, ContentType: f.ContentType}
 	if f.Latency > 0 {
 		fj.Latency = f.Latency.String()
 	}

@@ -144,7 +144,7 @@ func (s *Sim) validateAuthorize(f *flow, q url.Values) *aadError {
 	if strings.TrimSpace(raw) == "" {
 		return errMissingParam("scope")
 	}
-	p := parseScopes(raw)
+	p := s.parse(raw)
 	switch {
 	case p.badRes != "":
 		return errResourceNotFound(p.badRes, f.auth.dirName())

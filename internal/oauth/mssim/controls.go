@@ -85,6 +85,9 @@ func (s *Sim) checkUserGrant(u *user, authSeq int64, authTime time.Time) *aadErr
 	if authSeq < u.expiredSeq.Load() {
 		return errExpiredGrant()
 	}
+	if e := caError(u); e != nil {
+		return e
+	}
 	if authSeq < u.mfaSeq.Load() {
 		e := errMFARequired().withSuberror("basic_action")
 		if u.mfaInteraction.Load() {

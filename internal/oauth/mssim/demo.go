@@ -136,3 +136,7 @@ func SeedDemo(s *Sim, cfg DemoConfig) Demo {
 	must(s.GrantAppRoles(d.Contoso.ID, DemoDaemonClientID))
 	return d
 }
+
+// DemoValues is what SeedDemo registers, without registering it: the names
+// of a demo directory restored from a state file.
+func DemoValues(cfg DemoConfig) Demo { return SeedDemo(New(Options{}), cfg) }

@@ -97,6 +97,7 @@ type user struct {
 	revokedSeq, expiredSeq, mfaSeq atomic.Int64
 	revokedAt                      atomic.Int64 // sim Unix nanos, for the 50173 message
 	mfaInteraction                 atomic.Bool  // 50076 as interaction_required
+	ca                             atomic.Int32 // CAPolicy in force (conditional.go)
 }
 
 type secret struct {

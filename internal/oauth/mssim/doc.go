@@ -15,6 +15,14 @@
 //	/v1.0/…                                  Graph: /me, /users/{id|upn}, …/mailFolders/inbox, …/messages
 //	/_sim/…                                  JSON control API (see admin.go)
 //
+// and, as on the real platform, two more hosts (MSAHandler, IdPHandler; see
+// hosts.go): the Microsoft account host where personal accounts sign in
+// (/oauth20_authorize.srf, /ppsecure/…, login.live.com's part) and a
+// federated organisation's identity provider (/adfs/ls/, an AD FS).
+// StartServers and Start put each on its own origin. Options.Cloud picks
+// the national cloud whose Graph resource scopes must name (cloud.go);
+// SaveState/LoadState keep grants and tokens across a restart (state.go).
+//
 // Choices made where the documentation leaves room, so callers know what to
 // rely on:
 //

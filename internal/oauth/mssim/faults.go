@@ -28,7 +28,13 @@ type Fault struct {
 	Code       int    // AADSTS code; 0 picks one
 	Message    string // description; "" picks one
 	RetryAfter time.Duration
-	Body       string // sent verbatim as text/html instead of the usual body (a proxy's error page)
+	Body       string // sent verbatim instead of the usual body (a proxy's error page)
+	// ContentType is Body's; default text/html. Entra answers bursts of
+	// client-credentials requests with 429, Retry-After and a body that is
+	// not always JSON: Status 429 with a text/plain Body plays that
+	// (shared/reference/microsoft-identity-platform.md "Throttling";
+	// https://learn.microsoft.com/entra/identity-platform/reference-error-codes#handling-error-codes-in-your-application).
+	ContentType string
 }
 
 type faults struct {
@@ -194,7 +200,11 @@ func (f Fault) writeRaw(w http.ResponseWriter) {
 		status = http.StatusBadGateway
 	}
 	f.setRetryAfter(w, status)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	ct := f.ContentType
+	if ct == "" {
+		ct = "text/html; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(f.Body))
 }

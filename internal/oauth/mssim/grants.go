@@ -45,7 +45,7 @@ func (s *Sim) redeemCode(r *http.Request, a authority, ap *app, form url.Values)
 			return tokenResponse{}, newErr(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
 		}
 	}
-	scopes, err := requestedScopes(form.Get("scope"), c.g, ap, true)
+	scopes, err := requestedScopes(form.Get("scope"), s.graphRes, c.g, ap, true)
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -87,7 +87,7 @@ func (s *Sim) redeemRefresh(r *http.Request, a authority, ap *app, form url.Valu
 		return tokenResponse{}, newErr(400, "invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.",
 			dateTime(time.Unix(0, rt.issued)), timeSpan(s.Lifetimes().RefreshInactive))
 	}
-	scopes, err := requestedScopes(form.Get("scope"), g, ap, false)
+	scopes, err := requestedScopes(form.Get("scope"), s.graphRes, g, ap, false)
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -107,11 +107,12 @@ func (s *Sim) respond(r *http.Request, g *grant, scopes scopeSet, nonce string, 
 // to or a subset of what was granted, else AADSTS65001. Without one the
 // token covers the whole grant. Granted OpenID scopes stay for a code; on a
 // refresh an explicit scope without openid means no id_token.
-func requestedScopes(raw string, g *grant, ap *app, code bool) (scopeSet, *aadError) {
+func requestedScopes(raw, graphRes string, g *grant, ap *app, code bool) (scopeSet, *aadError) {
 	if strings.TrimSpace(raw) == "" {
 		return g.scopes, nil
 	}
-	p := parseScopes(raw)
+	p := parseScopesFor(raw, graphRes)
+	p.set = forAccount(g.user, p.set) // what a personal account cannot have is left out, as at sign-in (msa.go)
 	switch {
 	case p.badRes != "":
 		return 0, errResourceNotFound(p.badRes, g.user.tenant.name)
@@ -143,7 +144,7 @@ func (s *Sim) clientCredentials(a authority, ap *app, form url.Values) (tokenRes
 	if scope == "" {
 		return tokenResponse{}, errMissingParam("scope")
 	}
-	name, isGraph := graphScopeName(scope)
+	name, isGraph := graphScopeName(scope, s.graphRes)
 	switch {
 	case strings.ContainsAny(scope, " \t"):
 		return tokenResponse{}, newErr(400, "invalid_scope", 1002012, "The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)

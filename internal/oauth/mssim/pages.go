@@ -103,7 +103,7 @@ func (s *Sim) showConsent(w http.ResponseWriter, f *flow, u *user, ask scopeSet)
 		AppName: f.app.name, Account: u.UPN, Admin: f.kind == flowAdminConsent}
 	for _, bit := range ask.bits() {
 		p := bit.perms()[0]
-		v.Scopes = append(v.Scopes, consentScope{Value: qualified(p, bit), Name: p.name, Desc: p.desc})
+		v.Scopes = append(v.Scopes, consentScope{Value: s.qualify(p, bit), Name: p.name, Desc: p.desc})
 	}
 	render(w, http.StatusOK, "consent", v)
 }

@@ -167,12 +167,15 @@ type parsedScopes struct {
 	badRes   string // first resource that is not Graph (AADSTS500011)
 }
 
-// parseScopes normalises a space-separated scope list. Callers turn badScope
-// and badRes into the matching errors.
-func parseScopes(raw string) parsedScopes {
+// parseScopes normalises a space-separated scope list in the global cloud.
+// Callers turn badScope and badRes into the matching errors.
+func parseScopes(raw string) parsedScopes { return parseScopesFor(raw, GraphResource) }
+
+// parseScopesFor is parseScopes in the cloud whose Graph resource is graphRes.
+func parseScopesFor(raw, graphRes string) parsedScopes {
 	var p parsedScopes
 	for _, tok := range strings.Fields(raw) {
-		name, ok := graphScopeName(tok)
+		name, ok := graphScopeName(tok, graphRes)
 		if !ok {
 			if p.badRes == "" {
 				p.badRes = resourceOf(tok)
@@ -195,11 +198,12 @@ func parseScopes(raw string) parsedScopes {
 	return p
 }
 
-// graphScopeName strips Graph's resource prefix. A bare name is Graph's too;
-// a scope with any other resource prefix is not.
-func graphScopeName(tok string) (string, bool) {
+// graphScopeName strips Graph's resource prefix (graphRes, the cloud's). A
+// bare name is Graph's too; a scope with any other resource prefix, another
+// cloud's Graph included, is not.
+func graphScopeName(tok, graphRes string) (string, bool) {
 	low := strings.ToLower(tok)
-	for _, prefix := range []string{GraphResource + "/", graphAppID + "/"} {
+	for _, prefix := range []string{graphRes + "/", graphAppID + "/"} {
 		if strings.HasPrefix(low, prefix) {
 			return tok[len(prefix):], true
 		}

@@ -120,11 +120,11 @@ func nextStep(ctx context.Context, resp *http.Response, page, account string, op
 		}
 		var untick scopeSet
 		for _, s := range opts.Untick {
-			untick |= parseScopes(s).set
+			untick |= parseScopes(anyCloudScope(s)).set
 		}
 		for _, m := range reCheckbox.FindAllStringSubmatch(page, -1) {
 			v := html.UnescapeString(m[1])
-			if parseScopes(v).set&untick == 0 {
+			if parseScopes(anyCloudScope(v)).set&untick == 0 {
 				vals.Add("scope", v)
 			}
 		}

@@ -56,6 +56,10 @@ func (s *Sim) serveLogin(w http.ResponseWriter, r *http.Request) {
 // signedIn records a sign-in on the host that did it (a session cookie for
 // prompt=none) and moves on to consent or admin consent.
 func (s *Sim) signedIn(w http.ResponseWriter, r *http.Request, f *flow, u *user) {
+	if e := caError(u); e != nil { // Conditional Access: Entra's own page, no redirect (conditional.go)
+		s.showError(w, r, e)
+		return
+	}
 	sess := &session{user: u, authSeq: s.seq.Add(1), authTime: s.Now()}
 	sid := newToken("", 24)
 	s.sessions.put(sid, sess, sess.authTime.UnixNano())
@@ -63,6 +67,7 @@ func (s *Sim) signedIn(w http.ResponseWriter, r *http.Request, f *flow, u *user)
 
 	f.mu.Lock()
 	f.user, f.sess = u, sess
+	f.scopes = forAccount(u, f.scopes) // personal accounts: no .Shared (msa.go)
 	f.mu.Unlock()
 	if f.kind == flowAdminConsent {
 		s.afterAdminSignIn(w, r, f, u)
@@ -133,7 +138,7 @@ func (s *Sim) serveConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	var ticked scopeSet
 	for _, v := range r.PostForm["scope"] {
-		ticked |= parseScopes(v).set
+		ticked |= s.parse(v).set
 	}
 	ticked &= ask
 	granted := f.scopes&^ask | ticked
@@ -156,15 +161,17 @@ func (s *Sim) silent(w http.ResponseWriter, r *http.Request, f *flow, hint strin
 		return
 	}
 	u := sess.user
+	f.scopes = forAccount(u, f.scopes) // the flow is not shared yet: no lock needed
 	if e := checkAccount(f.app, f.auth, u); e != nil {
 		e.err = "interaction_required"
 		s.redirectError(w, r, f, e)
 		return
 	}
 	if e := s.checkUserGrant(u, sess.authSeq, sess.authTime); e != nil {
-		if e.code == 50076 {
+		switch e.code {
+		case 50076, 53003, 530003:
 			e.err = "interaction_required"
-		} else {
+		default:
 			e = newErr(400, "login_required", 50133, "Session is invalid due to expiration or recent password change.")
 		}
 		s.redirectError(w, r, f, e)

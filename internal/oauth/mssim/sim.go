@@ -25,6 +25,10 @@ type Options struct {
 	// browsers see them. Empty: the request's own host, which serves those
 	// paths too (see hosts.go).
 	MSABaseURL, IdPBaseURL string
+	// Cloud is the national cloud the sim plays: "global" (default), "usgov",
+	// "usgov-dod" or "china". It decides Graph's resource identifier in
+	// scopes (cloud.go). Another value panics in New.
+	Cloud string
 	// SigningKey signs id_tokens. Empty means one RSA key generated per process
 	// and shared by every Sim, because generating one per test is slow.
 	SigningKey *rsa.PrivateKey
@@ -64,6 +68,8 @@ type Sim struct {
 	lifeMu sync.RWMutex
 	life   Lifetimes
 
+	graphRes string // this cloud's Graph resource identifier
+
 	dir       *directory
 	keys      *signer
 	codes     shardMap[*authCode]
@@ -87,6 +93,11 @@ func New(opts Options) *Sim {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	res, err := CloudGraphResource(opts.Cloud)
+	if err != nil {
+		panic(err.Error())
+	}
+	s.graphRes = res
 	s.opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
 	s.opts.GraphBaseURL = strings.TrimSuffix(opts.GraphBaseURL, "/")
 	s.opts.MSABaseURL = strings.TrimSuffix(opts.MSABaseURL, "/")

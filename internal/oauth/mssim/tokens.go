@@ -95,7 +95,7 @@ func (s *Sim) issueRefresh(g *grant, now time.Time) string {
 func (s *Sim) delegatedResponse(base string, g *grant, scopes scopeSet, nonce string, now time.Time) (tokenResponse, error) {
 	at := &accessToken{app: g.app, tenant: g.user.tenant, user: g.user, scopes: scopes.resource()}
 	tok, secs := s.issueAccess(at, s.delegatedLifetime(), now)
-	resp := tokenResponse{TokenType: "Bearer", Scope: scopes.String(), ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok}
+	resp := tokenResponse{TokenType: "Bearer", Scope: s.scopeString(scopes), ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok}
 	if g.scopes.has(scopeOfflineAccess) {
 		resp.RefreshToken = s.issueRefresh(g, now)
 	}
