@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/broker
 
-.PHONY: test lint build run bench pg-ready fuzz
+.PHONY: test lint build run bench bench-faults pg-ready fuzz
 
 test: pg-ready
 	$(GO) test -race -count=1 ./...
@@ -46,3 +46,8 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "== $$name ($$pkg) for $(FUZZTIME)"; \
 	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
+
+# The four faults of issue 10 replayed: slow Microsoft, rolling key rotation,
+# back-off, Postgres outage (docs/benchmarks.md).
+bench-faults: pg-ready
+	$(GO) run ./bench/tokenbench -faults

@@ -34,6 +34,7 @@ type config struct {
 	storms       int
 	stormLatency time.Duration
 	rounds       int
+	faults       bool
 }
 
 func main() {
@@ -45,6 +46,7 @@ func main() {
 	flag.IntVar(&c.storms, "storms", 5, "refresh storms to run")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds of ceiling and warm load")
 	flag.DurationVar(&c.stormLatency, "storm-latency", 50*time.Millisecond, "latency of the simulated token endpoint in the storm")
+	flag.BoolVar(&c.faults, "faults", false, "run the fault benchmark instead (make bench-faults)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -75,6 +77,9 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	defer drop()
+	if c.faults {
+		return runFaults(ctx, dbURL, out)
+	}
 	w, err := setUp(ctx, c, dbURL)
 	if err != nil {
 		return err

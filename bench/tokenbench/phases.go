@@ -108,12 +108,18 @@ func refreshStorms(ctx context.Context, c config, w *world, out io.Writer) error
 	client := newClient(c.callers)
 	fmt.Fprintf(out, "## Refresh storm: %d callers, %d instances, expired token, token endpoint latency %s\n\n",
 		c.callers, c.instances, c.stormLatency)
-	fmt.Fprintf(out, "| storm | time until all %d callers answered | refreshes at Microsoft | distinct tokens served | failed |\n|---:|---:|---:|---:|---:|\n", c.callers)
+	fmt.Fprintf(out, "| storm | time until all %d callers answered | refreshes at Microsoft | distinct tokens served | failed | claim transactions (all instances) |\n|---:|---:|---:|---:|---:|---:|\n", c.callers)
+	claims := func() (n int64) {
+		for _, in := range w.instances {
+			n += in.svc.Stats().Claims
+		}
+		return n
+	}
 	for i, conn := range w.storms {
-		before := w.ms.Sim.Count(mssim.EndpointToken, "refresh_token")
+		before, claimed := w.ms.Sim.Count(mssim.EndpointToken, "refresh_token"), claims()
 		elapsed, distinct, failed := storm(ctx, client, w, conn, c.callers)
 		refreshes := w.ms.Sim.Count(mssim.EndpointToken, "refresh_token") - before
-		fmt.Fprintf(out, "| %d | %s | %d | %d | %d |\n", i+1, ms(elapsed), refreshes, distinct, failed)
+		fmt.Fprintf(out, "| %d | %s | %d | %d | %d | %d |\n", i+1, ms(elapsed), refreshes, distinct, failed, claims()-claimed)
 	}
 	fmt.Fprintln(out)
 	return nil

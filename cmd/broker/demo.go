@@ -13,6 +13,7 @@ import (
 	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/config"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
+	"github.com/brokerhq/broker/internal/store"
 )
 
 // cmdDemo runs the broker against the simulated Microsoft platform with a
@@ -69,6 +70,15 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	}
 	cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = base, base
 
+	// The demo runs on a machine with Postgres and nothing else set up:
+	// create its database when the server says it does not exist.
+	created, err := store.EnsureDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("created the demo database named in BROKER_DATABASE_URL")
+	}
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: log, NoMigrate: *noMigrate})
 	if err != nil {
 		return err
@@ -116,6 +126,7 @@ func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
 ==================================================================
  Open      %s
  Sign in   %s  /  %s   (demo admin)
+           %s  /  %s   (demo member: sees only the %s project)
  Microsoft %s  (simulated login.microsoftonline.com + Graph)
 
  Sign in to Microsoft as any of these demo accounts (no password):
@@ -125,7 +136,7 @@ func printDemo(s streams, cfg *config.Config, simBase string, d app.DemoSeed) {
  Client credentials (Tenant-specific) with the demo daemon app:
    Tenant ID/Domain %s   User ID %s
    Client ID %s   Client secret %s
-`, cfg.PublicURL, d.AdminEmail, d.AdminPassword, simBase, strings.Join(d.Accounts, ", "),
+`, cfg.PublicURL, d.AdminEmail, d.AdminPassword, d.MemberEmail, d.AdminPassword, d.MemberProject, simBase, strings.Join(d.Accounts, ", "),
 		d.DaemonTenant, d.DaemonUser, d.DaemonClientID, d.DaemonSecret)
 	if d.APIKey != "" {
 		fmt.Fprintf(w, `

@@ -77,8 +77,7 @@ func (h *Handler) getConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.Logger.Error("api: read connection", "connection", id, "err", err)
-		writeProblem(w, "internal_error", "The broker could not read the connection.", 0)
+		h.writeStoreError(w, "The broker could not read the connection.", err)
 		return
 	}
 	writeJSON(w, toJSON(&c))
@@ -121,8 +120,7 @@ func (h *Handler) listConnections(w http.ResponseWriter, r *http.Request) {
 	if p := q.Get("project"); p != "" {
 		id, err := h.projectID(r, key, p)
 		if err != nil {
-			h.Logger.Error("api: find project", "err", err)
-			writeProblem(w, "internal_error", "The broker could not list connections.", 0)
+			h.writeStoreError(w, "The broker could not list connections.", err)
 			return
 		}
 		if id == "" { // unknown, or outside the key's projects: nothing to list
@@ -133,8 +131,7 @@ func (h *Handler) listConnections(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := h.Store.ListConnections(r.Context(), key.TenantID, f)
 	if err != nil {
-		h.Logger.Error("api: list connections", "err", err)
-		writeProblem(w, "internal_error", "The broker could not list connections.", 0)
+		h.writeStoreError(w, "The broker could not list connections.", err)
 		return
 	}
 	for i := range list {

@@ -83,8 +83,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, now time.
 		return nil
 	}
 	if err != nil {
-		h.Logger.Error("api: verifying an API key failed", "err", err)
-		writeProblem(w, "internal_error", "The broker could not check the API key.", 0)
+		h.writeStoreError(w, "The broker could not check the API key.", err)
 		return nil
 	}
 	if key.Scope == apikeys.ScopeOperator {

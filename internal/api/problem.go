@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/brokerhq/broker/internal/problem"
+	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
 )
 
@@ -25,6 +26,7 @@ var problemTypes = problem.Catalog{
 	"rate_limited":             {Status: http.StatusTooManyRequests, Title: "Too many requests for this API key"},
 	"internal_error":           {Status: http.StatusInternalServerError, Title: "The broker failed"},
 	"upstream_unavailable":     {Status: http.StatusServiceUnavailable, Title: "Microsoft is unavailable"},
+	"service_unavailable":      {Status: http.StatusServiceUnavailable, Title: "The broker cannot serve this now"},
 }
 
 // writeProblem answers with the code's status and a problem+json body.
@@ -37,9 +39,25 @@ func writeProblem(w http.ResponseWriter, code, detail string, retryAfter time.Du
 // problem codes by design.
 func writeTokenError(w http.ResponseWriter, e *tokens.Error) {
 	var retry time.Duration
-	if e.Code == tokens.CodeUnavailable {
+	if e.Code == tokens.CodeUnavailable || e.Code == tokens.CodeServiceUnavailable {
 		retry = max(e.RetryAfter, time.Second)
 	}
 	problemTypes.Write(w, problem.Problem{Code: string(e.Code), Detail: e.Detail, AADSTS: e.AADSTS, TraceID: e.TraceID,
 		CorrelationID: e.CorrelationID, ConnectionStatus: e.Status}, retry)
 }
+
+// writeStoreError answers a failed database read: 503 service_unavailable
+// with Retry-After when the database does not answer (it passes), else
+// 500 internal_error, logged.
+func (h *Handler) writeStoreError(w http.ResponseWriter, detail string, err error) {
+	if store.Unavailable(err) {
+		h.Logger.Warn("api: the database does not answer", "err", err)
+		writeProblem(w, "service_unavailable", "The broker's database is not answering; retry after the given delay.", storeRetryAfter)
+		return
+	}
+	h.Logger.Error("api: "+detail, "err", err)
+	writeProblem(w, "internal_error", detail, 0)
+}
+
+// storeRetryAfter is the Retry-After of service_unavailable.
+const storeRetryAfter = 2 * time.Second

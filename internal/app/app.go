@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/apphealth"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
@@ -64,7 +66,15 @@ type App struct {
 	metricsAddr string // BROKER_METRICS_ADDR: /metrics on its own listener, off the public one
 	readTimeout time.Duration
 	workers     []worker
+
+	background    *store.Store  // the background workers' pool
+	shutdownDelay time.Duration // BROKER_SHUTDOWN_DELAY: /readyz 503 before the listener stops
+	draining      atomic.Bool
 }
+
+// backgroundConns sizes the workers' pool: two keep-alive claims and
+// housekeeping at once.
+const backgroundConns = 3
 
 // worker is a background loop that stops when its context ends.
 type worker struct {
@@ -85,7 +95,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := migrateOrCheck(ctx, cfg, o.NoMigrate, o.Logger); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now, SystemURL: cfg.SystemDatabaseURL})
+	// Pools by purpose: requests (sized by BROKER_DATABASE_MAX_CONNS) and
+	// background workers (keep-alive scans, housekeeping) apart, so neither
+	// can take the other's connections; /readyz pings on one of its own.
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now,
+		MaxConns: int32(cfg.DatabaseMaxConns), SystemURL: cfg.SystemDatabaseURL})
 	if err != nil {
 		return nil, dbUnreachable(err)
 	}
@@ -95,38 +109,44 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil, err
 		}
 	}
-	a := &App{Store: st, logger: o.Logger}
+	bg, err := store.Open(ctx, cfg.DatabaseURL, cfg.EncryptionKeys, store.Options{Now: o.Now,
+		MaxConns: backgroundConns, SystemURL: cfg.SystemDatabaseURL})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a := &App{Store: st, background: bg, logger: o.Logger, shutdownDelay: cfg.ShutdownDelay}
 	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(), GraphResource: cfg.GraphResource(),
 		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
 		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
 	a.Health = apphealth.New(apphealth.Options{Now: o.Now, SecretExpiresAt: cfg.MicrosoftSecretExpiresAt})
 	a.Guarded = &apphealth.Guard{Provider: a.Provider, Monitor: a.Health}
-	a.Tokens = tokens.New(st, a.Guarded, tokens.Options{Now: o.Now, Logger: o.Logger})
+	a.Tokens = tokens.New(st, a.Guarded, tokens.Options{Now: o.Now, Logger: o.Logger, MaxRefreshes: cfg.RefreshMaxInFlight})
 	a.Keys = apikeys.NewVerifier(st, apikeys.Options{Now: o.Now, Logger: o.Logger, Rate: 2000, Burst: 200})
 	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
 		Demo:        cfg.Demo,
-		Ready:       newSchemaCheck(st, o.Now).ready,
+		Ready:       a.ready(newSchemaCheck(st, o.Now).ready),
 		Registry:    web.NewRegistry(),
 		Notices:     a.notices,
 		ReadyDetail: func() []string { return []string{a.Health.Detail()} },
 	}
 	if err := deps.Registry.Register(a.Health); err != nil {
-		st.Close()
+		a.Close()
 		return nil, err
 	}
 	if err := a.newGraphProxy(o, deps.Registry); err != nil {
-		st.Close()
+		a.Close()
 		return nil, err
 	}
 	if err := a.mountAreas(ctx, &deps, o); err != nil {
-		st.Close()
+		a.Close()
 		return nil, err
 	}
 	srv, err := web.New(deps)
 	if err != nil {
-		st.Close()
+		a.Close()
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -154,12 +174,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 		a.readTimeout = DefaultReadTimeout
 	}
 	a.workers = append(a.workers,
-		worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, st, o.Now, o.Logger) }},
+		worker{"housekeeping", func(ctx context.Context) { housekeeping(ctx, bg, o.Now, o.Logger) }},
 		worker{"token cache", func(ctx context.Context) { a.Tokens.Run(ctx) }},
 		worker{"api keys", func(ctx context.Context) { a.Keys.Run(ctx) }},
 		worker{"token usage", func(ctx context.Context) { a.Usage.Run(ctx) }},
 		worker{"graph audit", func(ctx context.Context) { a.graphAudit.Run(ctx) }},
-		worker{"keep-alive", func(ctx context.Context) { a.Tokens.KeepAlive(tokens.KeepAliveOptions{}).Run(ctx) }},
+		worker{"keep-alive", func(ctx context.Context) { a.Tokens.KeepAlive(tokens.KeepAliveOptions{Store: bg}).Run(ctx) }},
 	)
 	return a, nil
 }
@@ -245,6 +265,13 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 		return err
 	case <-ctx.Done():
 	}
+	// Not ready first, still serving: load balancers see /readyz turn 503
+	// and stop sending before the listener closes.
+	a.draining.Store(true)
+	if a.shutdownDelay > 0 {
+		a.logger.Info("shutting down: /readyz answers 503", "delay", a.shutdownDelay)
+		time.Sleep(a.shutdownDelay)
+	}
 	a.logger.Info("shutting down: draining requests")
 	drainCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -260,7 +287,7 @@ func (a *App) Serve(ctx context.Context, addr string, ready func(net.Addr)) erro
 			a.logger.Warn("a worker did not stop in time")
 		}
 	}
-	a.Store.Close()
+	a.Close()
 	a.logger.Info("stopped")
 	return nil
 }
@@ -275,9 +302,13 @@ func (a *App) notices() []web.Notice {
 }
 
 // Close releases what New opened, for callers that never Serve.
-func (a *App) Close() { a.Store.Close() }
+func (a *App) Close() {
+	a.Store.Close()
+	a.background.Close()
+}
 
-// housekeeping deletes expired sessions and OAuth flows.
+// housekeeping deletes expired sessions and OAuth flows, and new
+// connections whose sign-in never succeeded within connections.PendingTTL.
 func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -287,6 +318,11 @@ func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, lo
 		}
 		if _, err := st.DeleteExpiredFlows(ctx, now().Add(-time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: flows", "err", err)
+		}
+		if n, err := st.DeleteAbandonedConnections(ctx, now().Add(-connections.PendingTTL), now()); err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping: abandoned sign-ins", "err", err)
+		} else if n > 0 {
+			log.Info("housekeeping: removed connections whose sign-in never succeeded", "count", n, "after", connections.PendingTTL)
 		}
 		select {
 		case <-ctx.Done():

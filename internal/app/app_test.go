@@ -22,8 +22,13 @@ const keys = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 func testConfig(t *testing.T, url string) *config.Config {
 	t.Helper()
-	env := map[string]string{"BROKER_DATABASE_URL": url, "BROKER_ENCRYPTION_KEYS": keys, "BROKER_SESSION_KEYS": keys,
-		"BROKER_MICROSOFT_CLIENT_ID": "x", "BROKER_MICROSOFT_CLIENT_SECRET": "y", "BROKER_LISTEN_ADDR": "127.0.0.1:0"}
+	return testConfigFrom(t, map[string]string{"BROKER_DATABASE_URL": url, "BROKER_ENCRYPTION_KEYS": keys, "BROKER_SESSION_KEYS": keys,
+		"BROKER_MICROSOFT_CLIENT_ID": "x", "BROKER_MICROSOFT_CLIENT_SECRET": "y", "BROKER_LISTEN_ADDR": "127.0.0.1:0",
+		"BROKER_SHUTDOWN_DELAY": "0s"})
+}
+
+func testConfigFrom(t *testing.T, env map[string]string) *config.Config {
+	t.Helper()
 	cfg, err := config.Load(func(k string) string { return env[k] }, config.Need{Keys: true, SessionKeys: true, Microsoft: true})
 	if err != nil {
 		t.Fatal(err)
@@ -32,9 +37,11 @@ func testConfig(t *testing.T, url string) *config.Config {
 }
 
 // TestServeIsReadyThenDrains starts the real server on loopback, checks
-// /readyz, then cancels and sees an in-flight request finish.
+// /readyz, then cancels: /readyz turns 503 for the shutdown delay while the
+// listener still serves, then the server stops.
 func TestServeIsReadyThenDrains(t *testing.T) {
 	cfg := testConfig(t, testdb.New(t))
+	cfg.ShutdownDelay = time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a, err := app.New(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -62,6 +69,24 @@ func TestServeIsReadyThenDrains(t *testing.T) {
 	}
 	resp.Body.Close()
 	cancel()
+	stopped := time.Now()
+	status := func(path string) int {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("%s during the shutdown delay: %v", path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for status("/readyz") != http.StatusServiceUnavailable {
+		if time.Since(stopped) > 500*time.Millisecond {
+			t.Fatal("/readyz did not turn 503 on shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := status("/healthz"); code != 200 || time.Since(stopped) > 900*time.Millisecond {
+		t.Fatalf("/healthz = %d during the delay", code)
+	}
 	select {
 	case err := <-served:
 		if err != nil {
@@ -69,6 +94,9 @@ func TestServeIsReadyThenDrains(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Serve did not stop")
+	}
+	if time.Since(stopped) < time.Second {
+		t.Fatalf("stopped %s after the signal, before the shutdown delay", time.Since(stopped))
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("still accepting after shutdown")

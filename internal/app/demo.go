@@ -23,6 +23,7 @@ const (
 type DemoSeed struct {
 	TenantID                                               string
 	AdminEmail, AdminPassword                              string
+	MemberEmail, MemberProject                             string // same password as the admin
 	Accounts                                               []string
 	DaemonTenant, DaemonUser, DaemonClientID, DaemonSecret string
 	ConnectionID, ConnectionName                           string
@@ -34,7 +35,7 @@ type DemoSeed struct {
 // Contoso tenant, and an API key. It is only called by `broker demo`.
 func SeedDemo(ctx context.Context, a *App) (DemoSeed, error) {
 	st := a.Store
-	d := DemoSeed{AdminEmail: DemoAdminEmail, AdminPassword: DemoAdminPassword,
+	d := DemoSeed{AdminEmail: DemoAdminEmail, AdminPassword: DemoAdminPassword, MemberEmail: DemoMemberEmail, MemberProject: "Sales",
 		Accounts: []string{"adele@" + mssim.DemoContosoDomain, "megan@" + mssim.DemoFabrikamDomain,
 			"lee@" + mssim.DemoNorthwindFederatedDomain + " (federated: signs in at Northwind's own IdP)",
 			"pat@outlook.com (personal: signs in at the Microsoft account host)"},

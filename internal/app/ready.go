@@ -55,3 +55,14 @@ func (c *schemaCheck) check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ready is /readyz's check beyond the database ping: 503 while shutting
+// down, then the schema check.
+func (a *App) ready(schema func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if a.draining.Load() {
+			return web.Errorf(http.StatusServiceUnavailable, "shutting down", nil)
+		}
+		return schema(ctx)
+	}
+}

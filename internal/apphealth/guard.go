@@ -64,3 +64,14 @@ func paused(c *Condition, wait time.Duration) error {
 	}
 	return e
 }
+
+// ResolveTenant passes discovery through: it does not authenticate as the app.
+func (g *Guard) ResolveTenant(ctx context.Context, domain string) (string, error) {
+	r, ok := g.Provider.(interface {
+		ResolveTenant(ctx context.Context, domain string) (string, error)
+	})
+	if !ok {
+		return "", errors.New("apphealth: the provider cannot resolve tenants")
+	}
+	return r.ResolveTenant(ctx, domain)
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,13 +21,25 @@ const (
 	DefaultDatabaseURL = "postgres://postgres:postgres@localhost:5432/broker?sslmode=disable"
 	DefaultListenAddr  = ":8080"
 	DefaultPublicURL   = "http://localhost:8080"
+	// DefaultDatabaseMaxConns sizes the request path's pool. Refreshes hold
+	// no connection while Microsoft answers, so requests need few; the
+	// background workers and /readyz have small pools of their own.
+	DefaultDatabaseMaxConns = 16
+	// DefaultRefreshMaxInFlight bounds requests to Microsoft per replica.
+	DefaultRefreshMaxInFlight = 32
+	// DefaultShutdownDelay is how long /readyz answers 503 before the
+	// listener stops, so load balancers take the replica out first.
+	DefaultShutdownDelay = 5 * time.Second
 )
 
 // Config is the broker's configuration.
 type Config struct {
 	DatabaseURL           string
-	MigrateDatabaseURL    string // BROKER_MIGRATE_DATABASE_URL: the tables' owner; empty: DatabaseURL
-	SystemDatabaseURL     string // BROKER_SYSTEM_DATABASE_URL: a broker_system login; empty: DatabaseURL's
+	MigrateDatabaseURL    string        // BROKER_MIGRATE_DATABASE_URL: the tables' owner; empty: DatabaseURL
+	SystemDatabaseURL     string        // BROKER_SYSTEM_DATABASE_URL: a broker_system login; empty: DatabaseURL's
+	DatabaseMaxConns      int           // BROKER_DATABASE_MAX_CONNS
+	RefreshMaxInFlight    int           // BROKER_REFRESH_MAX_IN_FLIGHT
+	ShutdownDelay         time.Duration // BROKER_SHUTDOWN_DELAY
 	ListenAddr            string
 	MetricsAddr           string // BROKER_METRICS_ADDR: /metrics on this listener only
 	MetricsToken          string // BROKER_METRICS_TOKEN: /metrics asks for it as a bearer token
@@ -86,6 +99,16 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		MicrosoftCloud:     or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
 		MicrosoftLoginURL:  strings.TrimRight(getenv("BROKER_MICROSOFT_LOGIN_URL"), "/"),
 		MicrosoftGraphURL:  strings.TrimRight(getenv("BROKER_MICROSOFT_GRAPH_URL"), "/"),
+	}
+	c.DatabaseMaxConns = intVar(getenv, "BROKER_DATABASE_MAX_CONNS", DefaultDatabaseMaxConns, 2, 1000, &probs)
+	c.RefreshMaxInFlight = intVar(getenv, "BROKER_REFRESH_MAX_IN_FLIGHT", DefaultRefreshMaxInFlight, 1, 10000, &probs)
+	c.ShutdownDelay = DefaultShutdownDelay
+	if v := getenv("BROKER_SHUTDOWN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			probs = append(probs, "BROKER_SHUTDOWN_DELAY must be a duration from 0s to 5m, e.g. 5s")
+		}
+		c.ShutdownDelay = d
 	}
 	for _, db := range []struct{ name, v string }{{"BROKER_DATABASE_URL", c.DatabaseURL},
 		{"BROKER_MIGRATE_DATABASE_URL", c.MigrateDatabaseURL}, {"BROKER_SYSTEM_DATABASE_URL", c.SystemDatabaseURL}} {
@@ -217,6 +240,20 @@ func parseExpiry(v string) (time.Time, bool) {
 		return t.Add(24*time.Hour - time.Second), true
 	}
 	return time.Time{}, false
+}
+
+// intVar reads a whole number in [lo, hi], or def when unset.
+func intVar(getenv Getenv, name string, def, lo, hi int, probs *Problems) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		*probs = append(*probs, fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi))
+		return def
+	}
+	return n
 }
 
 func or(v, def string) string {

@@ -23,6 +23,24 @@ func TestDefaults(t *testing.T) {
 	if c.LoginBase() != "https://login.microsoftonline.com" || c.GraphBase() != "https://graph.microsoft.com" {
 		t.Fatalf("cloud defaults: %s %s", c.LoginBase(), c.GraphBase())
 	}
+	if c.DatabaseMaxConns != 16 || c.RefreshMaxInFlight != 32 || c.ShutdownDelay != 5*time.Second {
+		t.Fatalf("pool and shutdown defaults: %d %d %s", c.DatabaseMaxConns, c.RefreshMaxInFlight, c.ShutdownDelay)
+	}
+}
+
+func TestPoolAndShutdownSettings(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS": goodKey, "BROKER_DATABASE_MAX_CONNS": "40",
+		"BROKER_REFRESH_MAX_IN_FLIGHT": "8", "BROKER_SHUTDOWN_DELAY": "0s"}), Need{Keys: true})
+	if err != nil || c.DatabaseMaxConns != 40 || c.RefreshMaxInFlight != 8 || c.ShutdownDelay != 0 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = Load(envOf(map[string]string{"BROKER_ENCRYPTION_KEYS": goodKey, "BROKER_DATABASE_MAX_CONNS": "1",
+		"BROKER_REFRESH_MAX_IN_FLIGHT": "many", "BROKER_SHUTDOWN_DELAY": "soon"}), Need{Keys: true})
+	for _, want := range []string{"BROKER_DATABASE_MAX_CONNS", "BROKER_REFRESH_MAX_IN_FLIGHT", "BROKER_SHUTDOWN_DELAY"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s not reported: %v", want, err)
+		}
+	}
 }
 
 func TestEveryProblemReportedAtOnce(t *testing.T) {
@@ -40,8 +58,8 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{"BROKER_ENCRYPTION_KEYS is malformed", "broker keys generate", "BROKER_SESSION_KEYS is missing",
-		"BROKER_PUBLIC_URL", "BROKER_LOG_FORMAT", "BROKER_MICROSOFT_CLOUD", "BROKER_MICROSOFT_CLIENT_ID", "BROKER_MICROSOFT_CLIENT_SECRET", "BROKER_METRICS_TOKEN must be at least 32",
-		"BROKER_SYSTEM_DATABASE_URL must be", "BROKER_MIGRATE_DATABASE_URL must be"} {
+		"BROKER_PUBLIC_URL", "BROKER_LOG_FORMAT", "BROKER_MICROSOFT_CLOUD", "BROKER_MICROSOFT_CLIENT_ID", "BROKER_MICROSOFT_CLIENT_SECRET",
+		"BROKER_SYSTEM_DATABASE_URL must be", "BROKER_MIGRATE_DATABASE_URL must be", "BROKER_METRICS_TOKEN must be at least 32"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %s", want, msg)
 		}

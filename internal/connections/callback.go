@@ -37,6 +37,7 @@ type Result struct {
 	Kind       ResultKind
 	Connection store.Connection
 	Missing    []string // requested scopes Microsoft did not grant
+	Personal   []string // requested scopes a personal account cannot grant: expected, not missing
 }
 
 // Complete finishes a round trip to Microsoft. signedIn is false when the
@@ -112,7 +113,7 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 		prob := s.problem(c, ProblemMicrosoft, errors.New("no refresh token"))
 		prob.Title = "Microsoft did not allow lasting access"
 		prob.Message = "The sign-in worked, but Microsoft issued no refresh token (the offline_access permission was not granted), " +
-			"so the connection would stop working within the hour. Nothing was saved. Try again, and accept every permission on the consent page."
+			"so the connection would stop working within the hour. " + unsaved(c) + " Try again, and accept every permission on the consent page."
 		return Result{}, prob
 	}
 	me, err := s.Graph.Me(ctx, tok.AccessToken)
@@ -123,7 +124,7 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 		return Result{}, s.problem(c, ProblemVerify, errors.New("Graph /me is not the id_token's account"))
 	}
 	granted := grantedScopes(c.RequestedScopes, tok.Scopes, true)
-	missing := MissingScopes(c.RequestedScopes, granted)
+	missing, personal := MissingFor(c.RequestedScopes, granted, claims.TenantID)
 	ev := store.StatusEvent{Status: "active"}
 	if f.Kind != kindReconnect {
 		if ev.Status, err = s.initialStatus(ctx, a.TenantID); err != nil {
@@ -169,7 +170,7 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 	}
 	s.audit(ctx, a, action, c.ID, "", map[string]any{"account_tid": claims.TenantID, "account_oid": claims.ObjectID,
 		"account_username": username, "granted_scopes": granted, "missing_scopes": missing})
-	return Result{Kind: kind, Connection: updated, Missing: missing}, nil
+	return Result{Kind: kind, Connection: updated, Missing: missing, Personal: personal}, nil
 }
 
 var errAccountChanged = errors.New("connections: reconnect signed in as another account")

@@ -101,6 +101,16 @@ func asMicrosoft(err error) (*oauth.Error, bool) {
 	return e, ok
 }
 
+// unsaved says truly what a sign-in that did not succeed left behind: a new
+// connection stays Pending for another try and is removed after PendingTTL
+// (housekeeping); a reconnect changes nothing.
+func unsaved(c store.Connection) string {
+	if c.Status == "pending" {
+		return "Nothing was signed in: the new connection stays Pending so you can try again, and is removed an hour after it was created unless a sign-in succeeds."
+	}
+	return "Nothing was changed: the connection keeps its previous sign-in."
+}
+
 // accountAdvice says which account to pick for a connection's account type.
 func accountAdvice(c store.Connection) string {
 	switch AccountType(c.AccountType) {
@@ -122,18 +132,17 @@ func (s *Service) problem(c store.Connection, kind ProblemKind, cause error) *Pr
 	switch kind {
 	case ProblemVerify:
 		p.Title = "Microsoft's answer could not be verified"
-		p.Message = "The sign-in response did not pass the broker's checks, so it was not used and nothing was saved. " +
-			"Try again; if it keeps happening, contact support."
+		p.Message = "The sign-in response did not pass the broker's checks, so it was not used. " + unsaved(c) +
+			" Try again; if it keeps happening, contact support."
 	case ProblemMicrosoft:
 		p.Title = "Microsoft did not complete the sign-in"
-		p.Message = "Nothing was saved. Try again; if it keeps failing, give support the code and trace ID below."
+		p.Message = unsaved(c) + " Try again; if it keeps failing, give support the code and trace ID below."
 	case ProblemRestart:
 		p.Title = "This sign-in has already been used"
-		p.Message = "Microsoft's one-time code was already redeemed. Nothing was saved. Sign in again."
+		p.Message = "Microsoft's one-time code was already redeemed. " + unsaved(c) + " Sign in again."
 	case ProblemCancelled:
 		p.Title = "Sign-in cancelled"
-		p.Message = "You cancelled at Microsoft, so nothing was signed in. The connection keeps its settings and its previous state " +
-			"(a new one stays Pending until a sign-in succeeds): try again below, or delete it from its page."
+		p.Message = "You cancelled at Microsoft. " + unsaved(c) + " Try again below, or delete it from its page."
 	case ProblemConsent:
 		p.Title = "An administrator must approve this app"
 		p.Message = "Your organization requires an administrator to consent to the permissions this connection asks for. " +
@@ -146,10 +155,10 @@ func (s *Service) problem(c store.Connection, kind ProblemKind, cause error) *Pr
 	case ProblemAdmin:
 		p.Title = "Your organization's policy blocked this sign-in"
 		p.Message = "A Conditional Access or device policy of the account's organization does not allow this app; signing in again will not help. " +
-			"Give an administrator of that organization the code and trace ID below: they must change the policy or register the device. Nothing was saved."
+			"Give an administrator of that organization the code and trace ID below: they must change the policy or register the device. " + unsaved(c)
 	case ProblemAccount:
 		p.Title = "That account cannot be used for this connection"
-		p.Message = accountAdvice(c) + " Nothing was saved. Try again and pick another account."
+		p.Message = accountAdvice(c) + " " + unsaved(c) + " Try again and pick another account."
 	}
 	return p
 }
@@ -215,7 +224,7 @@ func (s *Service) tokenProblem(c store.Connection, err error) *Problem {
 	default:
 		prob = s.problem(c, ProblemMicrosoft, err)
 		if e.Transient() {
-			prob.Message = "Microsoft did not answer in time or is busy. Nothing was saved. Try again in a minute."
+			prob.Message = "Microsoft did not answer in time or is busy. " + unsaved(c) + " Try again in a minute."
 		}
 	}
 	return prob.withMicrosoft(e)
@@ -261,11 +270,11 @@ func unverifiedTenant(raw string) string {
 func (s *Service) graphProblem(c store.Connection, err error) *Problem {
 	p := s.problem(c, ProblemGraph, err)
 	p.Title = "Signed in, but Microsoft Graph refused the connection"
-	p.Message = "The account signed in, but reading its profile (GET /me) failed, so the connection would not work. Nothing was saved."
+	p.Message = "The account signed in, but reading its profile (GET /me) failed, so the connection would not work. " + unsaved(c)
 	if e, ok := asMicrosoft(err); ok {
 		p.withMicrosoft(e)
 		if e.Transient() {
-			p.Message = "The account signed in, but Microsoft Graph did not answer in time. Nothing was saved. Try again in a minute."
+			p.Message = "The account signed in, but Microsoft Graph did not answer in time. " + unsaved(c) + " Try again in a minute."
 		}
 	}
 	return p

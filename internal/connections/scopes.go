@@ -11,7 +11,12 @@ import (
 type Scope struct {
 	Name        string
 	Description string
-	AdminOnly   bool // needs an administrator's consent in most organizations
+	// WorkOnly: personal Microsoft accounts cannot grant it (the Graph
+	// permissions reference lists "Microsoft account supported: No" for
+	// Mail.ReadWrite.Shared and Calendars.ReadWrite.Shared,
+	// learn.microsoft.com/graph/permissions-reference). The same reference
+	// marks both as not needing an administrator's consent.
+	WorkOnly bool
 }
 
 // FixedScopes are always requested for authorization code connections,
@@ -26,9 +31,9 @@ var FixedScopes = []Scope{
 var DelegatedScopes = []Scope{
 	{Name: "Mail.Send", Description: "Send mail as the user"},
 	{Name: "Mail.ReadWrite", Description: "Read and write the user's mail"},
-	{Name: "Mail.ReadWrite.Shared", Description: "Read and write mail the user can access, including shared mailboxes", AdminOnly: true},
+	{Name: "Mail.ReadWrite.Shared", Description: "Read and write mail the user can access, including shared mailboxes", WorkOnly: true},
 	{Name: "Calendars.ReadWrite", Description: "Read and write the user's calendars"},
-	{Name: "Calendars.ReadWrite.Shared", Description: "Read and write calendars the user can access, including shared ones", AdminOnly: true},
+	{Name: "Calendars.ReadWrite.Shared", Description: "Read and write calendars the user can access, including shared ones", WorkOnly: true},
 	{Name: "Mail.Read", Description: "Read the user's mail"},
 	{Name: "Calendars.Read", Description: "Read the user's calendars"},
 	{Name: "Contacts.Read", Description: "Read the user's contacts"},
@@ -85,6 +90,41 @@ func requestedScopes(ticked []string) []string {
 		out = append(out, s.Name)
 	}
 	return out
+}
+
+// scopesFor drops from requested what the account type can never grant: a
+// Consumer connection (personal accounts only) does not ask for WorkOnly
+// permissions, which Microsoft would leave out anyway.
+func scopesFor(at AccountType, requested []string) []string {
+	if at != AccountConsumers {
+		return requested
+	}
+	return slices.DeleteFunc(slices.Clone(requested), workOnly)
+}
+
+func workOnly(name string) bool {
+	return slices.ContainsFunc(DelegatedScopes, func(s Scope) bool { return s.WorkOnly && strings.EqualFold(s.Name, name) })
+}
+
+// MissingFor is MissingScopes for the account that signed in: for a personal
+// account (the consumers tenant, e.g. on a Common connection) the WorkOnly
+// permissions it could never grant are listed apart, in personal, as
+// expected rather than missing.
+func MissingFor(requested, granted []string, accountTID string) (missing, personal []string) {
+	for _, name := range MissingScopes(requested, granted) {
+		if strings.EqualFold(accountTID, oauth.ConsumersTenantID) && workOnly(name) {
+			personal = append(personal, name)
+		} else {
+			missing = append(missing, name)
+		}
+	}
+	return missing, personal
+}
+
+// PersonalNote explains WorkOnly permissions a personal account did not grant.
+func PersonalNote(personal []string) string {
+	return strings.Join(personal, " and ") + " are not available to personal Microsoft accounts (outlook.com, hotmail.com, live.com), " +
+		"so Microsoft does not grant them; the connection works without them."
 }
 
 // authorizeScopes is the scope parameter of the authorize request.

@@ -21,6 +21,12 @@ type Project = store.Project
 // FlowTTL is how long a sign-in or admin consent round trip may take.
 const FlowTTL = 10 * time.Minute
 
+// PendingTTL is how long a new connection whose sign-in never succeeded
+// (cancelled, failed or abandoned at Microsoft) stays in the list as
+// Pending, for another try; then housekeeping removes it. A connection
+// that signed in once never becomes pending again, so it is never removed.
+const PendingTTL = time.Hour
+
 // ErrNotFound is a connection that does not exist or that the actor may not
 // see; the two look the same on purpose.
 var ErrNotFound = errors.New("connections: not found")

@@ -49,6 +49,11 @@ func (s *Service) Submit(ctx context.Context, a Actor, f *Form) (Outcome, error)
 	if f.AuthType == AuthClientCredentials {
 		return s.createClientCredentials(ctx, a, f)
 	}
+	if f.AccountType == AccountTenant {
+		if err := s.checkTenant(ctx, f); err != nil {
+			return Outcome{}, err
+		}
+	}
 	return s.startNew(ctx, a, f)
 }
 
@@ -77,7 +82,7 @@ func (s *Service) startNew(ctx context.Context, a Actor, f *Form) (Outcome, erro
 		return Outcome{}, ErrNoSession
 	}
 	authority := Authority(f.AccountType, f.MSTenant)
-	requested := requestedScopes(f.Scopes)
+	requested := scopesFor(f.AccountType, requestedScopes(f.Scopes))
 	fl, state := s.newFlow(a, kindSignIn, authority, true)
 	conn, _, err := s.Store.CreateConnectionWithFlow(ctx, store.NewConnection{
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(f.AccountType),

@@ -73,6 +73,9 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 			kind = "info"
 			msg += " Microsoft granted fewer permissions than requested; missing: " + strings.Join(res.Missing, ", ") + "."
 		}
+		if len(res.Personal) > 0 {
+			msg += " " + connections.PersonalNote(res.Personal)
+		}
 		h.ui.SetFlash(w, kind, msg)
 		web.SeeOther(w, r, "/connections/"+res.Connection.ID)
 	}

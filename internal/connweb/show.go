@@ -34,6 +34,8 @@ type showView struct {
 	Requested        []scopeRow
 	Extra            []string // granted without being asked for
 	Missing          []string
+	Personal         []string // not granted because a personal account cannot: expected
+	PersonalNote     string
 	SignsIn          bool // authorization code: may sign in again
 	CanAdminConsent  bool
 	AdminConsentLink string
@@ -51,8 +53,9 @@ type AdminSections interface {
 }
 
 type scopeRow struct {
-	Name    string
-	Granted bool
+	Name     string
+	Granted  bool
+	Personal bool // a personal account cannot grant it
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
@@ -94,9 +97,13 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		v.AdminConsentLink = h.Service.AdminConsentLink(c)
 	}
 	if v.SignsIn && c.Status != "pending" {
-		v.Missing = connections.MissingScopes(c.RequestedScopes, c.GrantedScopes)
+		v.Missing, v.Personal = connections.MissingFor(c.RequestedScopes, c.GrantedScopes, c.AccountTID)
+		if len(v.Personal) > 0 {
+			v.PersonalNote = connections.PersonalNote(v.Personal)
+		}
 		for _, s := range c.RequestedScopes {
-			v.Requested = append(v.Requested, scopeRow{Name: s, Granted: !contains(v.Missing, s)})
+			v.Requested = append(v.Requested, scopeRow{Name: s, Granted: !contains(v.Missing, s) && !contains(v.Personal, s),
+				Personal: contains(v.Personal, s)})
 		}
 		v.Extra = connections.MissingScopes(c.GrantedScopes, c.RequestedScopes)
 	} else {

@@ -4,21 +4,40 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // keySets caches one JWKS per authority, found through the authority's
-// discovery document, as the reference says.
+// discovery document, as the reference says. The lock guards the map only:
+// each authority's discovery runs outside it, once, bounded by
+// discoveryTimeout, while callers for that authority wait on it and callers
+// for others proceed. A failed discovery is not kept (the next sign-in tries
+// again), and the map holds at most maxKeySets authorities (tenant-specific
+// authorities come from people's input), dropping the least recently used.
 type keySets struct {
 	mu   sync.Mutex
-	sets map[string]*oidc.RemoteKeySet
+	sets map[string]*keySetEntry
 }
+
+type keySetEntry struct {
+	ready chan struct{} // closed when ks or err is set
+	ks    *oidc.RemoteKeySet
+	err   error
+	used  time.Time
+}
+
+const (
+	discoveryTimeout = 5 * time.Second
+	maxKeySets       = 1024
+)
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -26,11 +45,66 @@ var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 func IsGUID(s string) bool { return guidRE.MatchString(s) }
 
 func (m *Microsoft) keySet(ctx context.Context, authority string) (*oidc.RemoteKeySet, error) {
+	key := strings.ToLower(authority)
 	m.keys.mu.Lock()
-	defer m.keys.mu.Unlock()
-	if ks, ok := m.keys.sets[authority]; ok {
-		return ks, nil
+	e, ok := m.keys.sets[key]
+	if !ok {
+		if m.keys.sets == nil {
+			m.keys.sets = map[string]*keySetEntry{}
+		}
+		m.keys.evict()
+		e = &keySetEntry{ready: make(chan struct{})}
+		m.keys.sets[key] = e
 	}
+	e.used = time.Now()
+	m.keys.mu.Unlock()
+	if !ok {
+		// Detached from the caller: others may be waiting on this fetch.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
+		e.ks, e.err = m.discoverKeySet(fctx, authority)
+		cancel()
+		if e.err != nil {
+			m.keys.mu.Lock()
+			if m.keys.sets[key] == e {
+				delete(m.keys.sets, key)
+			}
+			m.keys.mu.Unlock()
+		}
+		close(e.ready)
+	}
+	select {
+	case <-e.ready:
+		return e.ks, e.err
+	case <-ctx.Done():
+		return nil, &Error{Network: true, Description: networkSummary(ctx.Err())}
+	}
+}
+
+// evict drops the least recently used finished entry when the map is full.
+// Called with mu held.
+func (k *keySets) evict() {
+	if len(k.sets) < maxKeySets {
+		return
+	}
+	var oldest string
+	var at time.Time
+	for name, e := range k.sets {
+		select {
+		case <-e.ready:
+		default:
+			continue // in flight: someone waits on it
+		}
+		if oldest == "" || e.used.Before(at) {
+			oldest, at = name, e.used
+		}
+	}
+	if oldest != "" {
+		delete(k.sets, oldest)
+	}
+}
+
+// discoverKeySet reads the authority's discovery document for its jwks_uri.
+func (m *Microsoft) discoverKeySet(ctx context.Context, authority string) (*oidc.RemoteKeySet, error) {
 	disco := m.LoginBase + "/" + url.PathEscape(authority) + "/v2.0/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, disco, nil)
 	if err != nil {
@@ -47,15 +121,10 @@ func (m *Microsoft) keySet(ctx context.Context, authority string) (*oidc.RemoteK
 	var doc struct {
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || doc.JWKSURI == "" {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil || doc.JWKSURI == "" {
 		return nil, fmt.Errorf("oauth: discovery for %s has no jwks_uri", authority)
 	}
-	ks := oidc.NewRemoteKeySet(oidc.ClientContext(context.WithoutCancel(ctx), m.client()), doc.JWKSURI)
-	if m.keys.sets == nil {
-		m.keys.sets = map[string]*oidc.RemoteKeySet{}
-	}
-	m.keys.sets[authority] = ks
-	return ks, nil
+	return oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), m.client()), doc.JWKSURI), nil
 }
 
 func (m *Microsoft) client() *http.Client {

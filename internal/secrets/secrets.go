@@ -147,8 +147,20 @@ func (r *Ring) Open(ciphertext []byte, p Place) ([]byte, error) {
 		}
 		return pt, nil
 	}
-	return nil, ErrUnknownKey
+	return nil, &UnknownKeyError{ID: id}
 }
+
+// UnknownKeyError names the key a ciphertext was sealed under that the ring
+// does not hold (a key ID is not secret). It is ErrUnknownKey for errors.Is.
+// During a rolling key change it means another replica already knows a key
+// this one does not: retrying on an updated replica works.
+type UnknownKeyError struct{ ID string }
+
+func (e *UnknownKeyError) Error() string {
+	return fmt.Sprintf("secrets: ciphertext sealed under key %q, which is not in the ring", e.ID)
+}
+
+func (e *UnknownKeyError) Is(target error) bool { return target == ErrUnknownKey }
 
 // OpenString is Open for strings; a nil ciphertext opens to "".
 func (r *Ring) OpenString(ciphertext []byte, p Place) (string, error) {

@@ -40,13 +40,16 @@ var (
 type Store struct {
 	pool   *pgxpool.Pool
 	system *pgxpool.Pool // SystemURL's pool, or nil: acrossTenants then uses pool
+	// health is one connection of its own for Ping, so /readyz reports the
+	// database as it is, not the main pool as busy.
+	health *pgxpool.Pool
 	ring   *secrets.Ring
 	now    func() time.Time
 }
 
 // Options tune Open.
 type Options struct {
-	MaxConns int32
+	MaxConns int32 // 0: pgx's default, max(4, CPUs)
 	Now      func() time.Time
 	// SystemURL (BROKER_SYSTEM_DATABASE_URL) is a login that may act as
 	// SystemRole, for acrossTenants only. Set, the main URL's login must
@@ -62,14 +65,20 @@ func Open(ctx context.Context, databaseURL string, ring *secrets.Ring, opts Opti
 	if err != nil {
 		return nil, err
 	}
+	health, err := openPool(ctx, databaseURL, "BROKER_DATABASE_URL", AppRole, 1)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{pool: pool, ring: ring, now: now}
+	s := &Store{pool: pool, health: health, ring: ring, now: now}
 	if opts.SystemURL != "" {
 		if s.system, err = openPool(ctx, opts.SystemURL, "BROKER_SYSTEM_DATABASE_URL", SystemRole, 4); err != nil {
 			pool.Close()
+			health.Close()
 			return nil, err
 		}
 	}
@@ -126,8 +135,9 @@ func (s *Store) checkRoles(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+// Ping checks that the database answers, on a connection of its own: a
+// main pool busy to its limit is not a database that does not answer.
+func (s *Store) Ping(ctx context.Context) error { return s.health.Ping(ctx) }
 
 // Close closes the pools.
 func (s *Store) Close() {
@@ -135,6 +145,7 @@ func (s *Store) Close() {
 	if s.system != nil {
 		s.system.Close()
 	}
+	s.health.Close()
 }
 
 // Pool exposes the pool's statistics for metrics.

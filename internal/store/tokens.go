@@ -10,114 +10,149 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// ErrBusy means the connection's row stayed locked (another replica is
-// refreshing it) past the caller's lock wait.
-var ErrBusy = errors.New("busy")
+var (
+	// ErrBusy means the connection's row stayed locked past the lock wait.
+	// Claims and writes hold it for one short transaction, so this is rare.
+	ErrBusy = errors.New("busy")
+	// ErrLeaseLost means a refresh's lease was taken over by another claim
+	// (it ran out while the holder was away): the holder must not write.
+	ErrLeaseLost = errors.New("refresh lease lost")
+)
 
-// RefreshLock bounds the row lock a token refresh takes. The lock belongs to
-// the transaction, so it dies with a crashed holder's connection; Lease
-// covers the holder that hangs without dying.
-type RefreshLock struct {
-	// Wait bounds the wait for another holder (lock_timeout). The context's
-	// deadline bounds it as well: pgx cancels the query when it ends.
-	Wait time.Duration
-	// Lease bounds how long the holder may sit idle in its transaction while
-	// it waits for Microsoft (idle_in_transaction_session_timeout): Postgres
-	// ends a session that goes quiet for longer, and with it the lock.
-	Lease time.Duration
+// lockWait bounds the wait for another claim's or write's short
+// transaction on the same row.
+const lockWait = 5 * time.Second
+
+// RefreshState is a connection's refresh bookkeeping, read with its row.
+type RefreshState struct {
+	NotBefore *time.Time // no request to Microsoft before this (Retry-After, back-off)
+	Failures  int        // transient failures in a row, for the back-off window
+	Leased    bool       // another claim holds a live lease
+	LeaseLeft time.Duration
 }
 
-// TokenState is refresh bookkeeping read under the lock.
-type TokenState struct {
-	NotBefore *time.Time // no request to Microsoft before this (Retry-After)
-	// Alive confirms, with one round trip, that the transaction and so the
-	// lock still stand: a holder that lost them (its session ended) must not
-	// go on asking Microsoft for tokens another replica may be getting.
-	Alive func(context.Context) error
+// Lease is one claim on a connection's refresh: a holder ID unique to the
+// claim and how long it stands, by the database's clock.
+type Lease struct {
+	Holder string // a UUID
+	Length time.Duration
 }
 
-// TokenWrite is what a refresh decided. A nil *TokenWrite writes nothing.
+// ClaimFunc decides, on the row as it is now, whether this caller should
+// refresh. It runs inside a short transaction and must do no I/O.
+type ClaimFunc func(Connection, Credentials, RefreshState) bool
+
+// Claim is what ClaimRefresh found and whether the caller now holds the lease.
+type Claim struct {
+	Conn  Connection
+	Creds Credentials
+	State RefreshState
+	Held  bool
+}
+
+// ClaimRefresh reads one connection of the tenant with its decrypted
+// credentials and refresh state, and, when want says to refresh and no live
+// lease stands, takes the lease for lease.Holder. The transaction commits at
+// once: nothing stays locked while the holder talks to Microsoft.
+func (s *Store) ClaimRefresh(ctx context.Context, tenantID, id string, lease Lease, want ClaimFunc) (Claim, error) {
+	var out Claim
+	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		if err := setLockWait(ctx, tx); err != nil {
+			return err
+		}
+		var err error
+		out.Conn, out.Creds, out.State, err = s.readForRefresh(ctx, tx, id)
+		if err != nil || !want(out.Conn, out.Creds, out.State) || out.State.Leased {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE connections SET refresh_lease_holder = $2,
+			refresh_lease_until = clock_timestamp() + $3 * interval '1 millisecond' WHERE id = $1`,
+			id, lease.Holder, lease.Length.Milliseconds())
+		out.Held = err == nil
+		return err
+	})
+	return out, refreshErr("claim refresh", err)
+}
+
+func (s *Store) readForRefresh(ctx context.Context, tx pgx.Tx, id string) (Connection, Credentials, RefreshState, error) {
+	var st RefreshState
+	c, cr, err := s.readWithCredentials(ctx, tx, id, true)
+	if err != nil {
+		return c, cr, st, err
+	}
+	var leftMS int64
+	err = tx.QueryRow(ctx, `SELECT refresh_not_before, refresh_failures,
+		coalesce(refresh_lease_until > clock_timestamp(), false),
+		coalesce(greatest(extract(epoch FROM refresh_lease_until - clock_timestamp()) * 1000, 0), 0)::bigint
+		FROM connections WHERE id = $1`, id).Scan(&st.NotBefore, &st.Failures, &st.Leased, &leftMS)
+	st.LeaseLeft = time.Duration(leftMS) * time.Millisecond
+	return c, cr, st, err
+}
+
+// TokenWrite is what a refresh decided.
 type TokenWrite struct {
 	Update      *ConnectionUpdate // nil: the row's data and version stay as they are
 	NotBefore   *time.Time        // nil: leave; a zero time clears it
 	RefreshedAt *time.Time        // sets last_refresh_at, by the caller's clock (the worker compares with it)
+	Failures    *int              // nil: leave
 }
 
-// RefreshFunc decides, under the row lock, what a refresh writes. It may call
-// Microsoft; the lock is held meanwhile, so other replicas wait and re-read.
-type RefreshFunc func(Connection, Credentials, TokenState) (*TokenWrite, error)
-
-// RefreshConnection locks one connection of the tenant FOR UPDATE, runs fn
-// with its decrypted credentials and applies fn's decision in the same
-// transaction: a new refresh token is stored with the access token it came
-// with, or not at all.
-func (s *Store) RefreshConnection(ctx context.Context, tenantID, id string, lock RefreshLock, fn RefreshFunc) (Connection, error) {
+// FinishRefresh writes a refresh's outcome and releases its lease, in one
+// transaction, only while holder still holds the lease (else ErrLeaseLost
+// and nothing is written): a holder that was away past its lease cannot
+// overwrite the token its successor stored. A new refresh token is written
+// with the access token it came with, replacing the old one in the same
+// statement, so the row always holds a refresh token Microsoft accepts.
+func (s *Store) FinishRefresh(ctx context.Context, tenantID, id, holder string, w TokenWrite) (Connection, error) {
 	var out Connection
 	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		if err := setLockLimits(ctx, tx, lock); err != nil {
+		if err := setLockWait(ctx, tx); err != nil {
 			return err
 		}
-		var err error
-		out, err = s.refreshLocked(ctx, tx, id, fn)
+		c, err := scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+`
+			WHERE c.id = $1 AND c.refresh_lease_holder = $2 FOR UPDATE OF c`, id, holder))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrLeaseLost
+		}
+		if err != nil {
+			return err
+		}
+		out, err = s.applyTokenWrite(ctx, tx, c, w, true)
 		return err
 	})
-	return out, refreshErr("refresh connection", err)
+	if errors.Is(err, ErrLeaseLost) {
+		return out, fmt.Errorf("store: finish refresh: %w", ErrLeaseLost)
+	}
+	return out, refreshErr("finish refresh", err)
 }
 
-func (s *Store) refreshLocked(ctx context.Context, tx pgx.Tx, id string, fn RefreshFunc) (Connection, error) {
-	c, cr, err := s.readWithCredentials(ctx, tx, id, true)
-	if err != nil {
-		return c, err
-	}
-	st := TokenState{Alive: func(ctx context.Context) error {
-		_, err := tx.Exec(ctx, `SELECT 1`)
-		return err
-	}}
-	if err := tx.QueryRow(ctx, `SELECT refresh_not_before FROM connections WHERE id = $1`, id).Scan(&st.NotBefore); err != nil {
-		return c, err
-	}
-	w, err := fn(c, cr, st)
-	if err != nil || w == nil {
-		return c, err
-	}
+func (s *Store) applyTokenWrite(ctx context.Context, tx pgx.Tx, c Connection, w TokenWrite, release bool) (Connection, error) {
 	if w.Update != nil {
 		if err := s.applyUpdate(ctx, tx, &c, *w.Update); err != nil {
 			return c, err
 		}
 	}
-	if w.NotBefore != nil || w.RefreshedAt != nil {
-		var nb *time.Time
-		if w.NotBefore != nil && !w.NotBefore.IsZero() {
-			nb = w.NotBefore
-		}
-		if _, err := tx.Exec(ctx, `UPDATE connections SET
-			refresh_not_before = CASE WHEN $2 THEN $3 ELSE refresh_not_before END,
-			last_refresh_at = coalesce($4, last_refresh_at) WHERE id = $1`,
-			id, w.NotBefore != nil, nb, w.RefreshedAt); err != nil {
-			return c, err
-		}
+	var nb *time.Time
+	if w.NotBefore != nil && !w.NotBefore.IsZero() {
+		nb = w.NotBefore
 	}
-	return scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, id))
+	if _, err := tx.Exec(ctx, `UPDATE connections SET
+		refresh_not_before = CASE WHEN $2 THEN $3 ELSE refresh_not_before END,
+		last_refresh_at = coalesce($4, last_refresh_at),
+		refresh_failures = coalesce($5, refresh_failures),
+		refresh_lease_holder = CASE WHEN $6 THEN NULL ELSE refresh_lease_holder END,
+		refresh_lease_until = CASE WHEN $6 THEN NULL ELSE refresh_lease_until END
+		WHERE id = $1`,
+		c.ID, w.NotBefore != nil, nb, w.RefreshedAt, w.Failures, release); err != nil {
+		return c, err
+	}
+	return scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, c.ID))
 }
 
-// setLockLimits sets the transaction's lock wait and idle lease in one
-// round trip. set_config(…, true) is SET LOCAL: it ends with the
-// transaction, so pooled connections keep their defaults. Zero means the
-// server's setting.
-func setLockLimits(ctx context.Context, tx pgx.Tx, lock RefreshLock) error {
-	ms := func(d time.Duration) string {
-		if d <= 0 {
-			return ""
-		}
-		return fmt.Sprintf("%dms", max(d.Milliseconds(), 1))
-	}
-	if lock.Wait <= 0 && lock.Lease <= 0 {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `SELECT
-		CASE WHEN $1 <> '' THEN set_config('lock_timeout', $1, true) END,
-		CASE WHEN $2 <> '' THEN set_config('idle_in_transaction_session_timeout', $2, true) END`,
-		ms(lock.Wait), ms(lock.Lease))
+// setLockWait bounds the wait for another short transaction on the row.
+// set_config(…, true) is SET LOCAL: pooled connections keep their defaults.
+func setLockWait(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", lockWait.Milliseconds()))
 	return err
 }
 
@@ -141,20 +176,25 @@ type DuePolicy struct {
 	Skip          []string      // connection IDs not to take (already handled in this scan)
 }
 
+// DueFunc decides, in the claim's short transaction, what to write for a
+// due connection (nil: nothing), or that it is to be refreshed: then the
+// claim takes the refresh lease, and the refresh runs after the commit.
+// It must do no I/O.
+type DueFunc func(Connection, Credentials, RefreshState) (w *TokenWrite, refresh bool, err error)
+
 // ClaimDueConnection takes one connection the policy says is due, on any
-// tenant, skipping rows another replica or caller holds (FOR UPDATE SKIP
-// LOCKED), and runs fn on it under the lock as RefreshConnection does. It
-// reports whether it found one.
-func (s *Store) ClaimDueConnection(ctx context.Context, p DuePolicy, lock RefreshLock, fn RefreshFunc) (bool, error) {
+// tenant, skipping rows another transaction holds (FOR UPDATE SKIP LOCKED)
+// or whose refresh is leased, runs fn on it and applies its write or takes
+// the lease. It returns the claim, and whether it found a connection.
+func (s *Store) ClaimDueConnection(ctx context.Context, p DuePolicy, lease Lease, fn DueFunc) (Claim, bool, error) {
+	var out Claim
 	found := false
 	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		if err := setLockLimits(ctx, tx, lock); err != nil {
-			return err
-		}
 		var id string
 		err := tx.QueryRow(ctx, `SELECT id::text FROM connections
 			WHERE status IN ('active', 'secret_expiring')
 			  AND (refresh_not_before IS NULL OR refresh_not_before <= $1)
+			  AND (refresh_lease_until IS NULL OR refresh_lease_until <= clock_timestamp())
 			  AND ((last_used_at >= $1 - $2 * interval '1 second' AND access_token_expires_at < $1 + $3 * interval '1 second')
 			    OR (auth_type = 'authorization_code' AND refresh_token_enc IS NOT NULL
 			        AND coalesce(last_refresh_at, created_at) < $1 - $4 * interval '1 second')
@@ -172,8 +212,25 @@ func (s *Store) ClaimDueConnection(ctx context.Context, p DuePolicy, lock Refres
 			return err
 		}
 		found = true
-		_, err = s.refreshLocked(ctx, tx, id, fn)
+		c, cr, st, err := s.readForRefresh(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out = Claim{Conn: c, Creds: cr, State: st}
+		w, refresh, err := fn(c, cr, st)
+		switch {
+		case err != nil:
+			return err
+		case refresh:
+			_, err = tx.Exec(ctx, `UPDATE connections SET refresh_lease_holder = $2,
+				refresh_lease_until = clock_timestamp() + $3 * interval '1 millisecond' WHERE id = $1`,
+				id, lease.Holder, lease.Length.Milliseconds())
+			out.Held = err == nil
+			return err
+		case w != nil:
+			out.Conn, err = s.applyTokenWrite(ctx, tx, c, *w, false)
+		}
 		return err
 	})
-	return found, refreshErr("claim due connection", err)
+	return out, found, refreshErr("claim due connection", err)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/brokerhq/broker/internal/store"
 )
 
@@ -33,21 +35,38 @@ func TestTokenUsageIsTenantOwned(t *testing.T) {
 	}
 }
 
-// A refresh's decision is written in one go; bookkeeping-only writes and
-// touches leave the version (which replicas' caches compare) alone.
-func TestRefreshConnectionWrites(t *testing.T) {
+// A refresh's outcome is written in one go, under its lease; bookkeeping-
+// only writes and touches leave the version (which replicas' caches
+// compare) alone.
+func TestRefreshLeaseWrites(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	lock := store.RefreshLock{Wait: time.Second, Lease: 5 * time.Second}
+	lease := store.Lease{Holder: uuid.NewString(), Length: 5 * time.Second}
+	yes := func(store.Connection, store.Credentials, store.RefreshState) bool { return true }
+	claim, err := f.s.ClaimRefresh(ctx, f.tenantA.ID, f.connA.ID, lease, func(_ store.Connection, cr store.Credentials, st store.RefreshState) bool {
+		if cr.RefreshToken != rtA || st.NotBefore != nil || st.Leased || st.Failures != 0 {
+			t.Errorf("read by the claim: %+v", st)
+		}
+		return true
+	})
+	if err != nil || !claim.Held {
+		t.Fatalf("claim: held %v, %v", claim.Held, err)
+	}
+	// A second claim sees the live lease and does not take it.
+	other, err := f.s.ClaimRefresh(ctx, f.tenantA.ID, f.connA.ID, store.Lease{Holder: uuid.NewString(), Length: time.Second}, yes)
+	if err != nil || other.Held || !other.State.Leased || other.State.LeaseLeft <= 0 || other.State.LeaseLeft > 5*time.Second {
+		t.Fatalf("second claim: held %v, state %+v, %v", other.Held, other.State, err)
+	}
+	// Only the holder may finish.
+	if _, err := f.s.FinishRefresh(ctx, f.tenantA.ID, f.connA.ID, uuid.NewString(), store.TokenWrite{}); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("finish by a stranger: %v, want ErrLeaseLost", err)
+	}
 	at, rt := "access-PLAINTEXT", "refresh-2-PLAINTEXT"
 	exp, refreshed := time.Now().Add(time.Hour).UTC().Truncate(time.Second), time.Now().UTC().Truncate(time.Second)
-	c, err := f.s.RefreshConnection(ctx, f.tenantA.ID, f.connA.ID, lock, func(_ store.Connection, cr store.Credentials, st store.TokenState) (*store.TokenWrite, error) {
-		if cr.RefreshToken != rtA || st.NotBefore != nil || st.Alive(ctx) != nil {
-			t.Errorf("read under the lock: %+v", st)
-		}
-		return &store.TokenWrite{Update: &store.ConnectionUpdate{AccessToken: &at, AccessTokenExpiresAt: &exp, RefreshToken: &rt},
-			NotBefore: &time.Time{}, RefreshedAt: &refreshed}, nil
-	})
+	zero := 0
+	c, err := f.s.FinishRefresh(ctx, f.tenantA.ID, f.connA.ID, lease.Holder, store.TokenWrite{
+		Update:    &store.ConnectionUpdate{AccessToken: &at, AccessTokenExpiresAt: &exp, RefreshToken: &rt},
+		NotBefore: &time.Time{}, RefreshedAt: &refreshed, Failures: &zero})
 	if err != nil || c.Version != f.connA.Version+2 || c.LastRefreshAt == nil || !c.LastRefreshAt.Equal(refreshed) {
 		t.Fatalf("after refresh: version %d, last refresh %v, %v", c.Version, c.LastRefreshAt, err)
 	}
@@ -55,18 +74,21 @@ func TestRefreshConnectionWrites(t *testing.T) {
 	if cr.AccessToken != at || cr.RefreshToken != rt || !cr.AccessTokenExpiresAt.Equal(exp) {
 		t.Fatal("tokens not stored together")
 	}
-	nb := time.Now().Add(time.Minute).UTC().Truncate(time.Second)
-	c, err = f.s.RefreshConnection(ctx, f.tenantA.ID, f.connA.ID, lock, func(store.Connection, store.Credentials, store.TokenState) (*store.TokenWrite, error) {
-		return &store.TokenWrite{NotBefore: &nb}, nil
-	})
-	if err != nil || c.Version != f.connA.Version+2 {
-		t.Fatalf("a Retry-After write changed the version to %d (%v)", c.Version, err)
+	// The lease is gone with the finish; a back-off write keeps the version.
+	lease.Holder = uuid.NewString()
+	if claim, err = f.s.ClaimRefresh(ctx, f.tenantA.ID, f.connA.ID, lease, yes); err != nil || !claim.Held {
+		t.Fatalf("claim after finish: held %v, %v", claim.Held, err)
 	}
-	f.s.RefreshConnection(ctx, f.tenantA.ID, f.connA.ID, lock, func(_ store.Connection, _ store.Credentials, st store.TokenState) (*store.TokenWrite, error) {
-		if st.NotBefore == nil || !st.NotBefore.Equal(nb) {
-			t.Errorf("not before %v, want %v", st.NotBefore, nb)
+	nb, two := time.Now().Add(time.Minute).UTC().Truncate(time.Second), 2
+	c, err = f.s.FinishRefresh(ctx, f.tenantA.ID, f.connA.ID, lease.Holder, store.TokenWrite{NotBefore: &nb, Failures: &two})
+	if err != nil || c.Version != f.connA.Version+2 {
+		t.Fatalf("a back-off write changed the version to %d (%v)", c.Version, err)
+	}
+	f.s.ClaimRefresh(ctx, f.tenantA.ID, f.connA.ID, lease, func(_ store.Connection, _ store.Credentials, st store.RefreshState) bool {
+		if st.NotBefore == nil || !st.NotBefore.Equal(nb) || st.Failures != 2 || st.Leased {
+			t.Errorf("state %+v, want not before %v and 2 failures", st, nb)
 		}
-		return nil, nil
+		return false
 	})
 	if err := f.s.TouchConnections(ctx, map[string]time.Time{f.connA.ID: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -82,9 +104,32 @@ func TestRefreshConnectionWrites(t *testing.T) {
 	}
 }
 
-// A second refresh waits for the first one's lock no longer than its
-// bound, and the keep-alive claim skips a locked row.
-func TestRefreshLockIsBounded(t *testing.T) {
+// A lease runs out by the database's clock, and then another claim takes
+// it; the first holder's finish is refused.
+func TestRefreshLeaseExpires(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	yes := func(store.Connection, store.Credentials, store.RefreshState) bool { return true }
+	first := uuid.NewString()
+	if c, err := f.s.ClaimRefresh(ctx, f.tenantA.ID, f.connA.ID, store.Lease{Holder: first, Length: 200 * time.Millisecond}, yes); err != nil || !c.Held {
+		t.Fatalf("claim: %v", err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	second := uuid.NewString()
+	if c, err := f.s.ClaimRefresh(ctx, f.tenantA.ID, f.connA.ID, store.Lease{Holder: second, Length: time.Second}, yes); err != nil || !c.Held {
+		t.Fatalf("claim after the lease ran out: held %v, %v", c.Held, err)
+	}
+	if _, err := f.s.FinishRefresh(ctx, f.tenantA.ID, f.connA.ID, first, store.TokenWrite{}); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("the first holder's finish: %v, want ErrLeaseLost", err)
+	}
+	if _, err := f.s.FinishRefresh(ctx, f.tenantA.ID, f.connA.ID, second, store.TokenWrite{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The keep-alive claim skips a row another transaction holds or whose
+// refresh is leased.
+func TestClaimDueSkipsHeldRows(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	// Both connections active with a client secret expiring soon: both due.
@@ -96,37 +141,27 @@ func TestRefreshLockIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	held, release := make(chan struct{}), make(chan struct{})
-	go f.s.RefreshConnection(ctx, f.tenantA.ID, f.connA.ID, store.RefreshLock{}, func(store.Connection, store.Credentials, store.TokenState) (*store.TokenWrite, error) {
-		close(held)
-		<-release
-		return nil, nil
-	})
-	<-held
-	defer close(release)
-	_, err := f.s.RefreshConnection(ctx, f.tenantA.ID, f.connA.ID, store.RefreshLock{Wait: 100 * time.Millisecond},
-		func(store.Connection, store.Credentials, store.TokenState) (*store.TokenWrite, error) {
-			t.Error("ran while another holder had the lock")
-			return nil, nil
-		})
-	if !errors.Is(err, store.ErrBusy) {
-		t.Fatalf("err = %v, want ErrBusy", err)
+	if c, err := f.s.ClaimRefresh(ctx, f.tenantA.ID, f.connA.ID, store.Lease{Holder: uuid.NewString(), Length: time.Minute},
+		func(store.Connection, store.Credentials, store.RefreshState) bool { return true }); err != nil || !c.Held {
+		t.Fatalf("lease A: %v", err)
 	}
 	policy := store.DuePolicy{Now: time.Now(), SecretWarning: 14 * 24 * time.Hour}
 	var claimed []string
 	var founds []bool
-	for range 2 { // the second finds nothing: B is handled, A is locked
-		found, err := f.s.ClaimDueConnection(ctx, policy, store.RefreshLock{}, func(c store.Connection, _ store.Credentials, _ store.TokenState) (*store.TokenWrite, error) {
-			claimed = append(claimed, c.ID)
-			return &store.TokenWrite{Update: &store.ConnectionUpdate{Status: &store.StatusEvent{Status: "secret_expiring"}}}, nil
+	for range 2 { // the second finds nothing: B is handled, A is leased
+		c, found, err := f.s.ClaimDueConnection(ctx, policy, store.Lease{}, func(c store.Connection, _ store.Credentials, _ store.RefreshState) (*store.TokenWrite, bool, error) {
+			return &store.TokenWrite{Update: &store.ConnectionUpdate{Status: &store.StatusEvent{Status: "secret_expiring"}}}, false, nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if found {
+			claimed = append(claimed, c.Conn.ID)
+		}
 		founds = append(founds, found)
 	}
 	if len(claimed) != 1 || claimed[0] != f.connB.ID || !founds[0] || founds[1] {
-		t.Fatalf("claimed %v %v, want only the unlocked %s", claimed, founds, f.connB.ID)
+		t.Fatalf("claimed %v %v, want only the unleased %s", claimed, founds, f.connB.ID)
 	}
 }
 

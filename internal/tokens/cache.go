@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -99,11 +98,8 @@ func (s *Service) load(ctx context.Context, tenantID, connID string) (*entry, er
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		c, cr, err := s.st.ConnectionWithCredentials(lctx, tenantID, connID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errNotFound
-		}
 		if err != nil {
-			return nil, &Error{Code: CodeInternal, Detail: "The broker could not read the connection.", Err: err}
+			return nil, s.storeError("read the connection", err)
 		}
 		e := newEntry(&c, cr.AccessToken, cr.AccessTokenExpiresAt)
 		// An Invalidate during the read may have been about this row: then

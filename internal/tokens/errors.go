@@ -22,7 +22,11 @@ const (
 	CodeConsent     Code = "consent_required"         // user or admin consent missing
 	CodeConfig      Code = "configuration_error"      // app credentials or tenant wrong
 	CodeUnavailable Code = "upstream_unavailable"     // Microsoft throttled or failed: retry later
-	CodeInternal    Code = "internal_error"           // the broker's own failure (database down)
+	CodeInternal    Code = "internal_error"           // the broker's own failure (a bug)
+	// CodeServiceUnavailable: the broker cannot serve this now (its database
+	// does not answer, or a secret is sealed under a key this replica does
+	// not hold yet): retry later, possibly on another replica.
+	CodeServiceUnavailable Code = "service_unavailable"
 )
 
 // Error is why no token was handed out. Its Detail is safe to show a caller:
@@ -34,7 +38,7 @@ type Error struct {
 	AADSTS        string // e.g. AADSTS70008
 	TraceID       string // Microsoft's, for a support ticket
 	CorrelationID string
-	RetryAfter    time.Duration // for CodeUnavailable
+	RetryAfter    time.Duration // for CodeUnavailable and CodeServiceUnavailable
 	Err           error         // the underlying error, for logs
 }
 
@@ -182,7 +186,7 @@ func firstCode(oe *oauth.Error) int {
 
 // unavailable is the answer while Microsoft throttles or fails.
 func unavailable(err error, retryAfter time.Duration) *Error {
-	e := &Error{Code: CodeUnavailable, RetryAfter: max(retryAfter, time.Second), Err: err,
+	e := &Error{Code: CodeUnavailable, RetryAfter: max(retryAfter, time.Millisecond), Err: err,
 		Detail: "Microsoft did not issue a token in time; retry after the given delay."}
 	var oe *oauth.Error
 	if errors.As(err, &oe) {

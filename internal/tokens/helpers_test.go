@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,6 +22,7 @@ import (
 // broker processes would.
 type env struct {
 	ms      *tokenstest.Microsoft
+	guard   *tokenstest.ReuseGuard // revokes a chain on refresh token reuse
 	url     string
 	st      *store.Store
 	tenant  store.Tenant
@@ -33,7 +33,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{ms: tokenstest.StartMicrosoft(), url: testdb.New(t)}
+	e := &env{url: testdb.New(t)}
+	e.ms, e.guard = tokenstest.StartStrictMicrosoft()
+	t.Cleanup(func() {
+		if n := e.guard.Reuses.Load(); n > 0 {
+			t.Errorf("a refresh token was presented twice (%d times): the chain is revoked", n)
+		}
+	})
 	t.Cleanup(e.ms.Server.Close)
 	e.st = openStore(t, e.url)
 	ctx := context.Background()
@@ -64,6 +70,13 @@ func (e *env) replica(t *testing.T, opts tokens.Options) *tokens.Service {
 }
 
 func (e *env) replicaWith(t *testing.T, p oauth.Provider, opts tokens.Options) *tokens.Service {
+	svc, _ := e.replicaStore(t, p, opts)
+	return svc
+}
+
+// replicaStore is replicaWith that also returns the replica's store, to
+// kill it.
+func (e *env) replicaStore(t *testing.T, p oauth.Provider, opts tokens.Options) (*tokens.Service, *store.Store) {
 	t.Helper()
 	if opts.Now == nil {
 		opts.Now = e.ms.Sim.Now
@@ -71,9 +84,10 @@ func (e *env) replicaWith(t *testing.T, p oauth.Provider, opts tokens.Options) *
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler) // the failures tests cause are expected
 	}
-	svc := tokens.New(openStore(t, e.url), p, opts)
+	st := openStore(t, e.url)
+	svc := tokens.New(st, p, opts)
 	t.Cleanup(svc.Close)
-	return svc
+	return svc, st
 }
 
 // conn creates a connection in the env's tenant and first project unless told otherwise.
@@ -119,10 +133,9 @@ func wantCode(t *testing.T, err error, code tokens.Code) *tokens.Error {
 	return te
 }
 
-// killLockHolders ends the sessions sitting idle in a transaction that
-// holds a lock (has a transaction ID: FOR UPDATE takes one), as a dropped
-// connection would; it waits until there is one.
-func killLockHolders(t *testing.T, url string) {
+// dropConnections ends every other session on the test database, as a
+// network cut or a database restart would, and reports how many it ended.
+func dropConnections(t *testing.T, url string) int {
 	t.Helper()
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, url)
@@ -130,27 +143,23 @@ func killLockHolders(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	for range 1000 {
-		var n int
-		if err := c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE datname = current_database() AND state = 'idle in transaction' AND backend_xid IS NOT NULL
-			  AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+	var n int
+	if err := c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no transaction ever sat idle")
+	return n
 }
 
 // gate holds the first token request it sees until released (or, if
 // honourCtx, until its context ends) and then fails it without sending it:
-// a refresh holder stuck talking to Microsoft.
+// a refresh holder stuck talking to Microsoft. With forward, a released
+// request goes on to Microsoft as a frozen process would send it when it
+// wakes, if its context still allows.
 type gate struct {
 	base      http.RoundTripper
 	honourCtx bool
+	forward   bool
 	entered   chan struct{}
 	release   chan struct{}
 	once      sync.Once
@@ -173,6 +182,9 @@ func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	} else {
 		<-g.release
+	}
+	if g.forward {
+		return g.base.RoundTrip(r)
 	}
 	return nil, &resetError{}
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/brokerhq/broker/internal/store"
 )
 
@@ -20,12 +22,15 @@ type KeepAliveOptions struct {
 	// long is refreshed anyway (default 14 days), far inside Microsoft's 90
 	// days of inactivity after which its refresh token dies (AADSTS700082).
 	IdleAfter time.Duration
+	// Store runs the scans (default the service's): a small pool of its
+	// own keeps background work from taking the request path's connections.
+	Store *store.Store
 }
 
 // KeepAlive refreshes tokens before callers need them and keeps idle
 // grants alive. Every replica runs one; Postgres hands each due connection
-// to one of them (FOR UPDATE SKIP LOCKED), and the refresh itself is the one
-// the token endpoint uses, under the same row lock.
+// to one of them (FOR UPDATE SKIP LOCKED, leased rows skipped), and the
+// refresh itself is the token endpoint's flight, under the same lease.
 type KeepAlive struct {
 	s    *Service
 	opts KeepAliveOptions
@@ -44,6 +49,9 @@ func (s *Service) KeepAlive(opts KeepAliveOptions) *KeepAlive {
 	def(&opts.IdleAfter, 14*24*time.Hour)
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 2
+	}
+	if opts.Store == nil {
+		opts.Store = s.st
 	}
 	return &KeepAlive{s: s, opts: opts}
 }
@@ -111,34 +119,39 @@ func (k *KeepAlive) one(ctx context.Context, skip []string) (string, error) {
 	now := s.now()
 	policy := store.DuePolicy{Now: now, UsedWithin: k.opts.UsedWithin, ExpiresWithin: k.opts.ExpiresWithin,
 		IdleAfter: k.opts.IdleAfter, SecretWarning: SecretWarning, Skip: skip}
-	rctx, cancel := context.WithTimeout(ctx, s.opts.RefreshTimeout)
-	defer cancel()
-	var o outcome
-	var c store.Connection
-	found, err := s.st.ClaimDueConnection(rctx, policy, store.RefreshLock{Lease: s.opts.Lease},
-		func(row store.Connection, cr store.Credentials, st store.TokenState) (*store.TokenWrite, error) {
-			c = row
+	if !s.takeSlot() {
+		return "", nil // this replica refreshes as much as it allows: the next scan
+	}
+	holder := uuid.NewString()
+	claim, found, err := k.opts.Store.ClaimDueConnection(ctx, policy, store.Lease{Holder: holder, Length: s.opts.Lease},
+		func(row store.Connection, _ store.Credentials, st store.RefreshState) (*store.TokenWrite, bool, error) {
 			if k.tokenDue(&row, now) {
-				if w, err := s.decide(rctx, &row, &cr, st, plan{force: true, stale: cr.AccessToken}, &o); w != nil || err != nil {
-					return w, err
-				}
-			} else if ev := s.secretWarning(&row, now); ev != nil {
-				return &store.TokenWrite{Update: &store.ConnectionUpdate{Status: ev}}, nil
+				return nil, true, nil // leased: refreshed below, after this transaction
+			}
+			if ev := s.secretWarning(&row, now); ev != nil {
+				return &store.TokenWrite{Update: &store.ConnectionUpdate{Status: ev}}, false, nil
 			}
 			// Nothing to write, yet the row was due: look again after a while.
 			nb := now.Add(k.opts.Interval)
-			return &store.TokenWrite{NotBefore: &nb}, nil
+			return &store.TokenWrite{NotBefore: &nb}, false, nil
 		})
+	if !claim.Held {
+		s.freeSlot()
+	}
 	if err != nil || !found {
 		return "", err
 	}
+	if claim.Held {
+		s.stats.flights.Add(1)
+		res := s.attempt(ctx, &claim, holder, plan{force: true, stale: claim.Creds.AccessToken}) // frees the slot
+		if res.err != nil {
+			s.log.Info("tokens: keep-alive refresh failed", "connection", claim.Conn.ID, "code", res.err.Code, "aadsts", res.err.AADSTS)
+		}
+	}
 	// This replica's memory learns the new token (or status) at once; the
 	// others when their poll sees the new version.
-	s.Invalidate(c.ID)
-	if o.err != nil {
-		s.log.Info("tokens: keep-alive refresh failed", "connection", c.ID, "code", o.err.Code, "aadsts", o.err.AADSTS)
-	}
-	return c.ID, nil
+	s.Invalidate(claim.Conn.ID)
+	return claim.Conn.ID, nil
 }
 
 // tokenDue is the token half of the claim's condition (the other half is

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/brokerhq/broker/internal/oauth"
+	"github.com/google/uuid"
+
 	"github.com/brokerhq/broker/internal/store"
 )
 
@@ -39,7 +40,7 @@ func (s *Service) slow(ctx context.Context, tenantID, connID string, r Request, 
 	for range 2 {
 		res := s.flight(ctx, tenantID, connID, r, e.access)
 		if res.err != nil {
-			if res.err.Code == CodeUnavailable {
+			if passes(res.err) {
 				return s.fallback(pick(res.e, e), now, r, res.err)
 			}
 			return Token{}, res.err
@@ -100,7 +101,12 @@ func (s *Service) flight(ctx context.Context, tenantID, connID string, r Request
 	case res := <-ch:
 		return res.Val.(flightResult)
 	case <-ctx.Done():
-		return flightResult{err: unavailable(ctx.Err(), time.Second)}
+		// The flight goes on; tell the caller the wait it knows of.
+		wait := time.Second
+		if v, ok := s.cache.Load(connID); ok {
+			wait = max(wait, v.(*entry).notBefore.Sub(s.now()))
+		}
+		return flightResult{err: unavailable(ctx.Err(), wait)}
 	}
 }
 
@@ -119,85 +125,103 @@ func (s *Service) refreshAhead(e *entry) {
 	}()
 }
 
-// outcome is what the decision under the lock found, beside what it writes.
-type outcome struct {
-	conn   store.Connection // as read under the lock
-	have   *entry           // the token Postgres had
-	minted *oauth.Token     // issued by Microsoft in this attempt
-	err    *Error
-}
+// inlineWait is the longest back-off window a flight waits out for its
+// callers before trying again (a blip); a longer one is answered at once
+// with its Retry-After, so callers are not held for a wait they can spend
+// elsewhere.
+const inlineWait = time.Second
 
-// refresh is the body of a flight: take the row lock, re-read, refresh if
-// still needed, store. If storing fails after Microsoft answered, it tries
-// again from the top: the old refresh token still works at Microsoft, and
-// another replica may have stored a token meanwhile.
+// Waiters poll the claim while another replica holds the lease.
+const (
+	pollFirst = 25 * time.Millisecond
+	pollMax   = 400 * time.Millisecond
+)
+
+// refresh is the body of a flight: claim, call, finish (see the package
+// comment). It loops while another holder's lease stands (polling) and
+// while a short back-off window passes (at most MaxAttempts requests).
 func (s *Service) refresh(tenantID, connID string, p plan) flightResult {
 	s.stats.flights.Add(1)
 	ctx, cancel := context.WithTimeout(s.life, s.opts.RefreshTimeout)
 	defer cancel()
-	var o outcome
-	var unstored *oauth.Token         // issued by Microsoft, then the write failed
-	var unstoredConn store.Connection // the row it was issued for
-	var err error
-	for round := 1; ; round++ {
-		o = outcome{}
-		deadline, _ := ctx.Deadline()
-		lock := store.RefreshLock{Wait: time.Until(deadline), Lease: s.opts.Lease}
-		var c store.Connection
-		c, err = s.st.RefreshConnection(ctx, tenantID, connID, lock,
-			func(c store.Connection, cr store.Credentials, st store.TokenState) (*store.TokenWrite, error) {
-				return s.decide(ctx, &c, &cr, st, p, &o)
+	var have *entry
+	poll := pollFirst
+	for attempts := 0; ; {
+		if !s.takeSlot() {
+			s.stats.shed.Add(1)
+			return flightResult{e: have, err: &Error{Code: CodeUnavailable, RetryAfter: time.Second,
+				Detail: "The broker has as many token refreshes in flight as it allows; retry after the given delay."}}
+		}
+		holder := uuid.NewString()
+		var d decision
+		s.stats.claims.Add(1)
+		claim, err := s.st.ClaimRefresh(ctx, tenantID, connID, store.Lease{Holder: holder, Length: s.opts.Lease},
+			func(c store.Connection, cr store.Credentials, st store.RefreshState) bool {
+				d = s.decide(&c, &cr, st, p)
+				return d.refresh
 			})
-		if err == nil {
-			return s.settle(&c, &o)
+		if err != nil || !claim.Held {
+			s.freeSlot()
 		}
-		if errors.Is(err, store.ErrNotFound) {
-			s.Invalidate(connID)
-			return flightResult{err: errNotFound}
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				s.Invalidate(connID)
+			}
+			if ctx.Err() != nil && !errors.Is(err, store.ErrNotFound) {
+				return flightResult{e: have, err: unavailable(err, time.Second)}
+			}
+			return flightResult{e: have, err: s.storeError("refresh the token", err)}
 		}
-		if o.minted != nil {
-			unstored, unstoredConn = o.minted, o.conn
-		}
-		wait := s.backoff(round, 0)
-		if round >= 3 || ctx.Err() != nil || time.Until(deadline) < wait {
-			break
-		}
-		s.log.Warn("tokens: refresh could not be stored; trying again", "connection", connID, "round", round, "err", err)
-		if !sleep(ctx, wait) {
-			break
+		have = d.have
+		now := s.now()
+		switch {
+		case claim.Held:
+			attempts++
+			res := s.attempt(ctx, &claim, holder, p) // frees the slot
+			if res.err == nil || !passes(res.err) || attempts >= s.opts.MaxAttempts || ctx.Err() != nil {
+				return res
+			}
+			// A transient failure recorded its window: wait it out if short,
+			// else answer now with Microsoft's details and the real wait.
+			deadline, _ := ctx.Deadline()
+			if wait := res.err.RetryAfter; wait > inlineWait || time.Until(deadline) < wait || !sleep(ctx, wait) {
+				return res
+			}
+		case d.refresh: // another replica holds the lease: wait for its outcome
+			wait := min(poll, claim.State.LeaseLeft+time.Millisecond)
+			poll = min(2*poll, pollMax)
+			if !sleep(ctx, wait) {
+				return flightResult{e: have, err: unavailable(ctx.Err(), max(time.Second, claim.State.LeaseLeft))}
+			}
+			continue
+		case d.err != nil && d.err.Code == CodeUnavailable: // inside a back-off window
+			s.put(have)
+			wait := have.notBefore.Sub(now)
+			deadline, _ := ctx.Deadline()
+			if attempts >= s.opts.MaxAttempts || wait > inlineWait || time.Until(deadline) < wait {
+				return flightResult{e: have, err: d.err}
+			}
+			if !sleep(ctx, wait) {
+				return flightResult{e: have, err: d.err}
+			}
+			continue
+		case d.err != nil:
+			s.put(have)
+			return flightResult{err: d.err}
+		default: // another replica refreshed meanwhile
+			s.put(have)
+			return flightResult{e: have}
 		}
 	}
-	if unstored != nil {
-		// Postgres kept failing, but Microsoft answered: serve that token from
-		// memory. The stored refresh token is still good for the next try.
-		s.log.Error("tokens: serving a token that could not be stored", "connection", connID, "err", err)
-		e := newEntry(&unstoredConn, unstored.AccessToken, unstored.ExpiresAt)
-		s.put(e)
-		return flightResult{e: e, fresh: true}
-	}
-	if errors.Is(err, store.ErrBusy) || ctx.Err() != nil {
-		return flightResult{e: o.have, err: unavailable(err, time.Second)}
-	}
-	s.log.Error("tokens: refresh failed in the database", "connection", connID, "err", err)
-	return flightResult{e: o.have, err: &Error{Code: CodeInternal, Detail: "The broker could not refresh the token.", Err: err}}
 }
 
-// settle turns a committed decision into the flight's result and memory.
-func (s *Service) settle(c *store.Connection, o *outcome) flightResult {
-	switch {
-	case o.minted != nil:
-		s.stats.refreshed.Add(1)
-		e := newEntry(c, o.minted.AccessToken, o.minted.ExpiresAt)
-		s.put(e)
-		return flightResult{e: e, fresh: true}
-	case o.err != nil && o.err.Code != CodeUnavailable:
-		s.put(newEntry(c, "", time.Time{}))
-		return flightResult{err: o.err}
-	case o.err != nil:
-		s.put(o.have)
-		return flightResult{e: o.have, err: o.err}
+func (s *Service) takeSlot() bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
 	default:
-		s.put(o.have)
-		return flightResult{e: o.have}
+		return false
 	}
 }
+
+func (s *Service) freeSlot() { <-s.slots }

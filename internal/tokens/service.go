@@ -1,9 +1,62 @@
 // Package tokens hands out fresh access tokens for connections: from memory
 // when it can (no database query, no call to Microsoft), from Postgres when
 // another replica has a good one, and otherwise by one refresh at Microsoft
-// per connection, however many callers and replicas ask at once: callers in
-// a process share one flight (singleflight), and processes take the
-// connection's row lock in Postgres for the refresh, then re-read.
+// per connection, however many callers and replicas ask at once.
+//
+// # One refresh across replicas, without holding the database
+//
+// Callers in a process share one flight (singleflight). Across processes a
+// refresh is claimed by a lease on the connection's row, not by a lock held
+// while Microsoft answers:
+//
+//  1. Claim: one short transaction locks the row, re-reads it, and, if a
+//     refresh is still needed, no live lease stands and the back-off window
+//     (refresh_not_before) has passed, writes a lease: a holder ID unique to
+//     this claim and an expiry by the database's clock. Commit.
+//  2. Call: one request to Microsoft, with no database connection held, with
+//     a deadline of AttemptTimeout; the lease is AttemptTimeout×3/2 + 1s, so
+//     the deadline ends well inside it.
+//  3. Finish: one short transaction writes the outcome only if the row still
+//     names this holder (fencing), and clears the lease. A new refresh token
+//     replaces the old in the same UPDATE as its access token: the row always
+//     holds a refresh token Microsoft accepts.
+//
+// Waiters (other replicas' flights) re-run the claim with a short poll that
+// backs off (25 ms doubling to 400 ms, never past the lease's end): a
+// flight per replica per connection polls, so a refresh costs a few short
+// queries per replica. LISTEN/NOTIFY would answer a few milliseconds sooner
+// but needs a dedicated connection per replica and its own reconnect path
+// through database restarts; the poll needs neither (see docs/benchmarks.md
+// for what it costs in a storm).
+//
+// Why it is correct when the holder dies or freezes at each step:
+//   - Before or during the claim: the transaction rolls back; nothing is
+//     leased; a waiter claims on its next poll.
+//   - After the claim, before or during the call: the lease runs out by the
+//     database's clock (bounded: AttemptTimeout×3/2 + 1s), and the next
+//     claim is another replica's. A frozen holder that wakes after that
+//     finds its attempt deadline passed (Go's HTTP client then sends
+//     nothing), and its finish is refused: the row names another holder.
+//   - After Microsoft answered, before the finish committed: the token is
+//     lost with the holder; the stored refresh token is the old one. The
+//     next claim refreshes with it. Microsoft keeps an old refresh token
+//     valid after issuing a new one, so this costs one extra refresh. This
+//     is the residual risk: against an identity platform that revokes the
+//     whole chain when a used refresh token is presented again, a holder
+//     that froze between Microsoft's answer and its finish for longer than
+//     the lease gets the grant revoked. No protocol on our side can close
+//     it (Microsoft has no idempotency key); the lease being longer than the
+//     attempt deadline closes every case but a freeze in that window.
+//   - During the finish: the transaction commits or it does not; a finish
+//     that fails on a database error is retried while the lease stands, and
+//     if it never succeeds the minted token is served from memory once.
+//
+// Back-off is recorded, never slept under a claim: a transient failure
+// writes refresh_not_before = (time the failure was seen) + window (the
+// Retry-After, or exponential back-off on refresh_failures) and releases the
+// lease in the same transaction, so across replicas Microsoft sees at most
+// one request per window per connection. Callers are told the real
+// remaining wait.
 package tokens
 
 import (
@@ -24,19 +77,27 @@ import (
 type Options struct {
 	Now    func() time.Time
 	Logger *slog.Logger
-	// RefreshTimeout bounds one refresh, retries and lock wait included
-	// (default 20s). A caller's own deadline bounds its wait for it.
+	// RefreshTimeout bounds one flight, waits for other holders and
+	// retries included (default 20s). A caller's own deadline bounds its
+	// wait for it.
 	RefreshTimeout time.Duration
-	// Lease bounds how long a refresh may hold the row lock idle while
-	// Microsoft answers (default 30s, above RefreshTimeout): a holder that
-	// hangs loses its session, and the lock, to Postgres after it.
-	Lease time.Duration
 	// AttemptTimeout bounds one request to Microsoft (default 10s).
 	AttemptTimeout time.Duration
-	// MaxAttempts, BackoffBase and BackoffMax shape the retries of transient
-	// failures: capped exponential back-off with full jitter (4, 200ms, 5s).
+	// Lease is how long a claim on a refresh stands (default
+	// AttemptTimeout×3/2 + 1s): a holder that dies or freezes loses it then.
+	Lease time.Duration
+	// MaxAttempts bounds the requests to Microsoft one flight makes (4).
+	// BackoffBase and BackoffMax shape the back-off window recorded after a
+	// transient failure without Retry-After: exponential in the failures in
+	// a row, capped, with equal jitter (200ms, 5s). A flight waits out a
+	// window of up to a second and tries again; a longer one is answered at
+	// once with its Retry-After.
 	MaxAttempts             int
 	BackoffBase, BackoffMax time.Duration
+	// MaxRefreshes bounds the requests to Microsoft in flight from this
+	// replica (default 16); past it callers get upstream_unavailable with
+	// Retry-After at once.
+	MaxRefreshes int
 	// RefreshAhead starts a background refresh when a token served from
 	// memory has less than this left (default 10m), so callers with the
 	// default min_ttl never wait for Microsoft.
@@ -64,8 +125,8 @@ func (o *Options) defaults() {
 		}
 	}
 	def(&o.RefreshTimeout, 20*time.Second)
-	def(&o.Lease, 30*time.Second)
 	def(&o.AttemptTimeout, 10*time.Second)
+	def(&o.Lease, o.AttemptTimeout*3/2+time.Second)
 	def(&o.BackoffBase, 200*time.Millisecond)
 	def(&o.BackoffMax, 5*time.Second)
 	def(&o.RefreshAhead, 10*time.Minute)
@@ -74,6 +135,9 @@ func (o *Options) defaults() {
 	def(&o.TouchInterval, time.Minute)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 4
+	}
+	if o.MaxRefreshes <= 0 {
+		o.MaxRefreshes = 16
 	}
 }
 
@@ -92,13 +156,17 @@ type Service struct {
 	life    context.Context // ends with Close: flights outlive callers, not the service
 	stop    context.CancelFunc
 	stats   counters
+	slots   chan struct{} // one per request to Microsoft in flight (MaxRefreshes)
+	// missingKeys: encryption key IDs met but not held, each logged once.
+	missingKeys sync.Map
 }
 
 // New returns a Service. Run its background loop with Run.
 func New(st *store.Store, provider oauth.Provider, opts Options) *Service {
 	opts.defaults()
 	life, stop := context.WithCancel(context.Background())
-	return &Service{st: st, provider: provider, opts: opts, now: opts.Now, log: opts.Logger, life: life, stop: stop}
+	return &Service{st: st, provider: provider, opts: opts, now: opts.Now, log: opts.Logger, life: life, stop: stop,
+		slots: make(chan struct{}, opts.MaxRefreshes)}
 }
 
 // Close cancels refreshes in flight; call it after the HTTP server drained.
@@ -170,12 +238,15 @@ type Stats struct {
 	Flights   int64 // refreshes run (each at most one upstream request per attempt)
 	Upstream  int64 // token requests sent to Microsoft
 	Refreshed int64 // new tokens stored
+	Claims    int64 // claim transactions (a flight's first, its polls for another holder, its retries)
+	Shed      int64 // flights answered at once because MaxRefreshes were in flight
 }
 
-type counters struct{ loads, flights, upstream, refreshed atomic.Int64 }
+type counters struct{ loads, flights, upstream, refreshed, claims, shed atomic.Int64 }
 
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
 	return Stats{Loads: s.stats.loads.Load(), Flights: s.stats.flights.Load(),
-		Upstream: s.stats.upstream.Load(), Refreshed: s.stats.refreshed.Load()}
+		Upstream: s.stats.upstream.Load(), Refreshed: s.stats.refreshed.Load(),
+		Claims: s.stats.claims.Load(), Shed: s.stats.shed.Load()}
 }

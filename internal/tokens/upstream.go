@@ -3,7 +3,6 @@ package tokens
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -11,39 +10,52 @@ import (
 	"github.com/brokerhq/broker/internal/store"
 )
 
-// decide runs under the connection's row lock with what Postgres holds now.
-// It uses a token another replica stored while this one waited, honours a
-// recorded Retry-After, and otherwise asks Microsoft, retrying transient
-// failures. It returns what to write; o carries the rest to settle.
-func (s *Service) decide(ctx context.Context, c *store.Connection, cr *store.Credentials, st store.TokenState,
-	p plan, o *outcome) (*store.TokenWrite, error) {
+// decision is what the claim decided from the row as it is now.
+type decision struct {
+	have    *entry // the token Postgres holds, as an entry
+	refresh bool   // ask Microsoft now (the claim takes the lease if it is free)
+	err     *Error // the status refuses tokens, or a back-off window is running
+}
+
+// decide runs inside the claim's short transaction and does no I/O. It uses
+// a token another replica stored meanwhile, honours a recorded back-off
+// window, and otherwise asks for the refresh.
+func (s *Service) decide(c *store.Connection, cr *store.Credentials, st store.RefreshState, p plan) decision {
 	now := s.now()
-	o.conn = *c
-	o.have = newEntry(c, cr.AccessToken, cr.AccessTokenExpiresAt)
-	if o.have.err != nil {
-		o.err = o.have.err
-		return nil, nil
+	have := newEntry(c, cr.AccessToken, cr.AccessTokenExpiresAt)
+	if have.err != nil {
+		return decision{have: have, err: have.err}
 	}
-	have := o.have
 	switch {
 	case !p.force && have.satisfies(now, p.minTTL):
-		return nil, nil // another replica refreshed while this one waited
+		return decision{have: have} // another replica refreshed meanwhile
 	case p.force && have.access != p.stale && have.satisfies(now, p.minTTL):
-		return nil, nil // a forced refresh elsewhere already replaced the stale token
+		return decision{have: have} // a forced refresh elsewhere already replaced the stale token
 	case p.force && now.Sub(have.mintedAt) < s.opts.ForceCooldown && have.satisfies(now, p.minTTL):
-		return nil, nil // refreshed a moment ago: as new as a token gets
+		return decision{have: have} // refreshed a moment ago: as new as a token gets
 	}
 	if st.NotBefore != nil && now.Before(*st.NotBefore) {
 		have.notBefore = *st.NotBefore
-		o.err = unavailable(nil, st.NotBefore.Sub(now))
-		return nil, nil
+		return decision{have: have, err: unavailable(nil, st.NotBefore.Sub(now))}
 	}
-	tok, err := s.callWithRetry(ctx, c, cr, st.Alive)
-	if errors.Is(err, errLockLost) {
-		return nil, err // rolled back; the flight starts over and re-reads
-	}
-	if err == nil {
-		o.minted = tok
+	return decision{have: have, refresh: true}
+}
+
+// attempt makes the one request to Microsoft a claim allows and records its
+// outcome under the lease. It frees the slot takeSlot took.
+func (s *Service) attempt(ctx context.Context, claim *store.Claim, holder string, p plan) flightResult {
+	c, cr := &claim.Conn, &claim.Creds
+	actx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
+	s.stats.upstream.Add(1)
+	tok, err := s.call(actx, c, cr)
+	cancel()
+	s.freeSlot()
+	now := s.now() // the back-off window starts when the failure was seen
+	zero, none := time.Time{}, 0
+	var w store.TokenWrite
+	var fail *Error
+	switch {
+	case err == nil:
 		u := store.ConnectionUpdate{AccessToken: &tok.AccessToken, AccessTokenExpiresAt: &tok.ExpiresAt,
 			Status: s.secretWarning(c, now)}
 		if tok.RefreshToken != "" { // none in the answer: keep the old one
@@ -53,36 +65,103 @@ func (s *Service) decide(ctx context.Context, c *store.Connection, cr *store.Cre
 			holds := tok.RefreshToken != "" || cr.RefreshToken != ""
 			u.GrantedScopes = oauth.GrantedScopes(c.RequestedScopes, tok.Scopes, holds)
 		}
-		return &store.TokenWrite{Update: &u, NotBefore: &time.Time{}, RefreshedAt: &now}, nil
-	}
-	if ctx.Err() != nil {
-		// The refresh ran out of time or the service is stopping: that says
-		// nothing about Microsoft, so nothing is recorded.
-		o.err = unavailable(err, time.Second)
-		return nil, nil
-	}
-	var oe *oauth.Error
-	if !errors.As(err, &oe) {
-		oe = &oauth.Error{Network: true, Description: "request failed"}
-	}
-	switch class := oe.Class(); class {
-	case oauth.ClassTransient, oauth.ClassClientBug:
-		wait := max(oe.RetryAfter, time.Second)
-		if class == oauth.ClassClientBug {
-			wait = max(wait, time.Minute) // AADSTS50196: Microsoft saw a loop; stay away a while
-		}
-		nb := now.Add(wait)
-		have.notBefore = nb
-		o.err = unavailable(oe, wait)
-		return &store.TokenWrite{NotBefore: &nb}, nil
+		w = store.TokenWrite{Update: &u, NotBefore: &zero, RefreshedAt: &now, Failures: &none}
+	case ctx.Err() != nil:
+		// The flight ran out of time or the service is stopping: that says
+		// nothing about Microsoft. Release the lease, record nothing.
+		fail = unavailable(err, time.Second)
 	default:
-		// Permanent: record why, and refresh no more until someone reconnects.
-		ev, e := permanentError(oe, class)
-		o.err = e
-		s.log.Warn("tokens: Microsoft refused a refresh", "connection", c.ID, "code", oe.AADSTS(), "error", oe.Code,
-			"trace_id", oe.TraceID, "status", ev.Status)
-		return &store.TokenWrite{Update: &store.ConnectionUpdate{Status: &ev}}, nil
+		var oe *oauth.Error
+		if !errors.As(err, &oe) {
+			oe = &oauth.Error{Network: true, Description: "request failed"}
+			if actx.Err() != nil {
+				oe.Description = "no answer within " + s.opts.AttemptTimeout.String()
+			}
+		}
+		switch class := oe.Class(); {
+		case oe.BrokerApp:
+			// The broker's own app registration is failing (internal/apphealth):
+			// its Guard answered without asking Microsoft and holds the one
+			// back-off for every connection. Record nothing here, so that each
+			// connection refreshes as soon as the app works again.
+			fail = unavailable(oe, oe.RetryAfter)
+		case class == oauth.ClassTransient || class == oauth.ClassClientBug:
+			failures := claim.State.Failures + 1
+			wait := s.window(failures, oe.RetryAfter)
+			if class == oauth.ClassClientBug {
+				wait = max(wait, time.Minute) // AADSTS50196: Microsoft saw a loop; stay away a while
+			}
+			nb := now.Add(wait)
+			w = store.TokenWrite{NotBefore: &nb, Failures: &failures}
+			fail = unavailable(oe, wait)
+		default:
+			// Permanent: record why, and refresh no more until someone reconnects.
+			ev, e := permanentError(oe, class)
+			fail = e
+			s.log.Warn("tokens: Microsoft refused a refresh", "connection", c.ID, "code", oe.AADSTS(), "error", oe.Code,
+				"trace_id", oe.TraceID, "status", ev.Status)
+			w = store.TokenWrite{Update: &store.ConnectionUpdate{Status: &ev}, NotBefore: &zero, Failures: &none}
+		}
 	}
+	stored, err := s.finish(c, holder, w)
+	return s.settle(c, tok, fail, stored, err)
+}
+
+// finish writes under the lease, retrying a database that does not answer
+// while the lease stands. It runs past the flight's end: a token Microsoft
+// issued is worth storing even while the service stops.
+func (s *Service) finish(c *store.Connection, holder string, w store.TokenWrite) (store.Connection, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Lease)
+	defer cancel()
+	for round := 1; ; round++ {
+		stored, err := s.st.FinishRefresh(ctx, c.TenantID, c.ID, holder, w)
+		if err == nil || !store.Unavailable(err) || errors.Is(err, store.ErrBusy) && round >= 3 {
+			return stored, err
+		}
+		s.log.Warn("tokens: refresh could not be stored; trying again", "connection", c.ID, "round", round, "err", err)
+		if !sleep(ctx, s.backoff(round)) {
+			return stored, err
+		}
+	}
+}
+
+// settle turns a finished attempt into the flight's result and memory.
+func (s *Service) settle(c *store.Connection, tok *oauth.Token, fail *Error, stored store.Connection, err error) flightResult {
+	switch {
+	case err != nil && tok != nil:
+		// Microsoft answered but the token could not be stored (the database
+		// stayed away, or the lease was taken over): serve it from memory. The
+		// stored refresh token still works at Microsoft for the next refresh.
+		s.log.Error("tokens: serving a token that could not be stored", "connection", c.ID, "err", err)
+		e := newEntry(c, tok.AccessToken, tok.ExpiresAt)
+		s.put(e)
+		return flightResult{e: e, fresh: true}
+	case err != nil && errors.Is(err, store.ErrLeaseLost):
+		return flightResult{err: pickErr(fail, unavailable(err, time.Second))}
+	case err != nil:
+		if fail != nil && passes(fail) {
+			return flightResult{err: fail}
+		}
+		return flightResult{err: s.storeError("record the refresh", err)}
+	case tok != nil:
+		s.stats.refreshed.Add(1)
+		e := newEntry(&stored, tok.AccessToken, tok.ExpiresAt)
+		s.put(e)
+		return flightResult{e: e, fresh: true}
+	case fail != nil && !passes(fail):
+		s.put(newEntry(&stored, "", time.Time{}))
+		return flightResult{err: fail}
+	default:
+		// A transient failure: the caller may still be served the old token.
+		return flightResult{err: fail}
+	}
+}
+
+func pickErr(a, b *Error) *Error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // secretWarning flags a client secret close to its recorded expiry; the
@@ -99,45 +178,6 @@ func (s *Service) secretWarning(c *store.Connection, now time.Time) *store.Statu
 // SecretWarning is how long before a client secret's recorded expiry the
 // connection is flagged secret_expiring.
 const SecretWarning = 14 * 24 * time.Hour
-
-// errLockLost: the row lock went away (session ended) between attempts.
-var errLockLost = errors.New("tokens: the refresh lock was lost")
-
-// callWithRetry asks Microsoft for a token, retrying transient failures
-// with back-off inside ctx's deadline. Retry-After is honoured: when it
-// reaches past the deadline, the failure is returned at once. Before each
-// retry it checks that the lock still stands.
-func (s *Service) callWithRetry(ctx context.Context, c *store.Connection, cr *store.Credentials,
-	alive func(context.Context) error) (*oauth.Token, error) {
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 && alive != nil {
-			if err := alive(ctx); err != nil {
-				return nil, fmt.Errorf("%w: %w", errLockLost, err)
-			}
-		}
-		actx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
-		s.stats.upstream.Add(1)
-		tok, err := s.call(actx, c, cr)
-		cancel()
-		if err == nil {
-			return tok, nil
-		}
-		var oe *oauth.Error
-		// BrokerApp (internal/apphealth): the broker's own app registration
-		// is failing; the answer came without asking Microsoft, and retrying
-		// before its Retry-After would only spin.
-		if !errors.As(err, &oe) || oe.Class() != oauth.ClassTransient || oe.BrokerApp || attempt >= s.opts.MaxAttempts {
-			return nil, err
-		}
-		wait := s.backoff(attempt, oe.RetryAfter)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return nil, err
-		}
-		if !sleep(ctx, wait) {
-			return nil, err
-		}
-	}
-}
 
 // call makes one token request: a refresh for authorization-code
 // connections, client credentials with the customer's own app otherwise.
@@ -163,14 +203,20 @@ func authorityOf(c *store.Connection) string {
 	return c.AccountType // common | organizations | consumers
 }
 
-// backoff is the wait before retry number attempt: Retry-After when
-// Microsoft gave one (plus a little jitter so replicas do not return in
-// step), else exponential, capped, with equal jitter.
-func (s *Service) backoff(attempt int, retryAfter time.Duration) time.Duration {
+// window is the back-off after the failures-th transient failure in a row:
+// Microsoft's Retry-After when it gave one, exactly (replicas returning in
+// step need no jitter: one of them wins the claim, the others wait on it);
+// otherwise exponential from BackoffBase, capped at BackoffMax, with equal
+// jitter.
+func (s *Service) window(failures int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
-		return retryAfter + rand.N(retryAfter/10+time.Millisecond)
+		return retryAfter
 	}
-	d := min(s.opts.BackoffMax, s.opts.BackoffBase<<min(attempt-1, 16))
+	return s.backoff(failures)
+}
+
+func (s *Service) backoff(n int) time.Duration {
+	d := min(s.opts.BackoffMax, s.opts.BackoffBase<<min(max(n, 1)-1, 16))
 	return d/2 + rand.N(d/2+1)
 }
 

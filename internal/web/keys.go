@@ -11,25 +11,31 @@ import (
 	"github.com/gorilla/securecookie"
 )
 
+// keyRing is BROKER_SESSION_KEYS parsed: IDs and keys in ring order.
+type keyRing struct {
+	ids  []string
+	keys [][]byte
+}
+
 // parseKeyRing reads BROKER_SESSION_KEYS, "id:base64,id:base64", the same
 // format as the secrets ring; the first key signs new cookies and every key
-// still opens old ones, so a key is rotated by putting a new one first and
-// dropping the old one after the absolute session timeout. Errors name the
-// entry, never its bytes.
-func parseKeyRing(s string) ([][]byte, error) {
+// still opens old ones. A key is rotated as the encryption key is (README):
+// added last everywhere, then made first, and the old one dropped after the
+// absolute session timeout. Errors name the entry, never its bytes.
+func parseKeyRing(s string) (keyRing, error) {
+	var r keyRing
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, errors.New("web: BROKER_SESSION_KEYS is empty")
+		return r, errors.New("web: BROKER_SESSION_KEYS is empty")
 	}
-	var keys [][]byte
 	seen := map[string]bool{}
 	for i, entry := range strings.Split(s, ",") {
 		id, enc, ok := strings.Cut(strings.TrimSpace(entry), ":")
 		if !ok || id == "" {
-			return nil, fmt.Errorf("web: BROKER_SESSION_KEYS entry %d is not id:base64key", i+1)
+			return r, fmt.Errorf("web: BROKER_SESSION_KEYS entry %d is not id:base64key", i+1)
 		}
 		if seen[id] {
-			return nil, fmt.Errorf("web: BROKER_SESSION_KEYS key id %q appears twice", id)
+			return r, fmt.Errorf("web: BROKER_SESSION_KEYS key id %q appears twice", id)
 		}
 		seen[id] = true
 		raw, err := base64.StdEncoding.DecodeString(enc)
@@ -37,11 +43,11 @@ func parseKeyRing(s string) ([][]byte, error) {
 			raw, err = base64.RawStdEncoding.DecodeString(enc)
 		}
 		if err != nil || len(raw) != 32 {
-			return nil, fmt.Errorf("web: BROKER_SESSION_KEYS key %q must be 32 bytes of base64", id)
+			return r, fmt.Errorf("web: BROKER_SESSION_KEYS key %q must be 32 bytes of base64", id)
 		}
-		keys = append(keys, raw)
+		r.ids, r.keys = append(r.ids, id), append(r.keys, raw)
 	}
-	return keys, nil
+	return r, nil
 }
 
 // codecs derives an HMAC and an AES key per ring key and purpose, so the

@@ -154,7 +154,8 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
-func newUI(d Deps, pub publicURL, keys [][]byte, now func() time.Time) (*UI, error) {
+func newUI(d Deps, pub publicURL, ring keyRing, now func() time.Time) (*UI, error) {
+	keys := ring.keys
 	a, err := newAssets(assetfs.Static)
 	if err != nil {
 		return nil, err
@@ -174,7 +175,8 @@ func newUI(d Deps, pub publicURL, keys [][]byte, now func() time.Time) (*UI, err
 		return nil, err
 	}
 	ui := &UI{store: d.Store, logger: d.Logger, now: now, demo: d.Demo, notices: d.Notices, pages: pages, assets: a, flashes: flashCodecs}
-	ui.sessions = &Sessions{store: d.Store, now: now, log: d.Logger, codecs: sessionCodecs, cookie: newCookieSpec(pub.https)}
+	ui.sessions = &Sessions{store: d.Store, now: now, log: d.Logger, codecs: sessionCodecs, keyIDs: ring.ids,
+		cookie: newCookieSpec(pub.https)}
 	return ui, nil
 }
 

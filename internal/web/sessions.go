@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -32,7 +35,10 @@ type Sessions struct {
 	now    func() time.Time
 	log    *slog.Logger
 	codecs []securecookie.Codec
+	keyIDs []string // the ring's key IDs, codecs' order: a cookie names the key that signed it
 	cookie cookieSpec
+	// missing: key IDs met in cookies but not in the ring, each logged once.
+	missing sync.Map
 }
 
 // Principal is who a new session is for: a tenant user or an operator.
@@ -55,11 +61,12 @@ func (m *Sessions) Start(ctx context.Context, w http.ResponseWriter, p Principal
 	if err != nil {
 		return fmt.Errorf("web: start session: %w", err)
 	}
-	value, err := securecookie.EncodeMulti(m.cookie.session, id, m.codecs...)
+	value, err := securecookie.EncodeMulti(m.cookie.session, id, m.codecs[0])
 	if err != nil {
 		return fmt.Errorf("web: encode session cookie: %w", err)
 	}
-	http.SetCookie(w, m.cookie.make(m.cookie.session, value, AbsoluteTimeout))
+	// "keyID.value": securecookie's value is base64url, never a dot.
+	http.SetCookie(w, m.cookie.make(m.cookie.session, m.keyIDs[0]+"."+value, AbsoluteTimeout))
 	return nil
 }
 
@@ -67,6 +74,34 @@ func (m *Sessions) Start(ctx context.Context, w http.ResponseWriter, p Principal
 // cookie, one that does not decode (tampered, or signed by a retired key), or
 // one whose row is gone or timed out. The reason is not worth telling apart.
 var errNoSession = errors.New("web: no session")
+
+// UnknownSessionKeyError: the cookie was signed under a key this replica's
+// ring lacks, during a rolling key change (another replica already signs
+// with it). Not a sign-out: the answer is 503 with Retry-After.
+type UnknownSessionKeyError struct{ ID string }
+
+func (e *UnknownSessionKeyError) Error() string {
+	return fmt.Sprintf("web: session cookie signed under key %q, which is not in BROKER_SESSION_KEYS", e.ID)
+}
+
+// decode opens a session cookie's value: "keyID.value" with the named key,
+// or (cookies from before key IDs) any key of the ring.
+func (m *Sessions) decode(value string, id *[]byte) error {
+	i := strings.LastIndexByte(value, '.')
+	if i < 0 {
+		return securecookie.DecodeMulti(m.cookie.session, value, id, m.codecs...)
+	}
+	kid := value[:i]
+	k := slices.Index(m.keyIDs, kid)
+	if k < 0 {
+		if _, seen := m.missing.LoadOrStore(kid, true); !seen {
+			m.log.Error("web: a session cookie is signed under a key this replica does not hold; "+
+				"add it to BROKER_SESSION_KEYS (README: rotating keys)", "key_id", kid)
+		}
+		return &UnknownSessionKeyError{ID: kid}
+	}
+	return m.codecs[k].Decode(m.cookie.session, value[i+1:], id)
+}
 
 // Load returns the request's live session, touching it at most once a
 // minute. A session idle too long is deleted on the spot.
@@ -76,7 +111,10 @@ func (m *Sessions) Load(ctx context.Context, r *http.Request) (store.Session, er
 		return store.Session{}, errNoSession
 	}
 	var id []byte
-	if err := securecookie.DecodeMulti(m.cookie.session, c.Value, &id, m.codecs...); err != nil || len(id) != 32 {
+	var unknown *UnknownSessionKeyError
+	if err := m.decode(c.Value, &id); errors.As(err, &unknown) {
+		return store.Session{}, err
+	} else if err != nil || len(id) != 32 {
 		return store.Session{}, errNoSession
 	}
 	hash := sha256.Sum256(id)

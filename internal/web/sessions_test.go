@@ -47,19 +47,61 @@ func TestTamperedCookieRejected(t *testing.T) {
 	wantStatus(t, b.get("/"), http.StatusOK)
 }
 
+// Session keys roll like encryption keys (README): a new key is added last
+// everywhere, then made first, and the old one dropped after the absolute
+// session timeout. Sessions survive every step on every replica.
 func TestSessionKeyRotation(t *testing.T) {
 	ts := newTestServer(t)
 	ts.createUser("ann@acme.example", store.RoleMember)
 	b := ts.browser()
-	b.mustSignIn("ann@acme.example")
+	b.mustSignIn("ann@acme.example") // signed under s1
 
-	// A server with a new primary key still opens cookies of the old one…
+	// 1. s2 added last: it signs nothing yet, the s1 cookie opens.
+	b.ts = newTestServerOn(t, ts, sessionKey+","+otherKey)
+	wantStatus(t, b.get("/"), http.StatusOK)
+	// 2. s2 first: new sign-ins are signed under s2; replicas still at step
+	// 1 open them, and s1 cookies still open here.
 	rotated := newTestServerOn(t, ts, otherKey+","+sessionKey)
 	b.ts = rotated
 	wantStatus(t, b.get("/"), http.StatusOK)
-	// …and once the old key is dropped they are refused.
-	b.ts = newTestServerOn(t, ts, otherKey)
-	wantRedirect(t, b.get("/"), "/login")
+	fresh := rotated.browser()
+	fresh.mustSignIn("ann@acme.example")
+	if v := fresh.cookies["__Host-broker_session"].Value; !strings.HasPrefix(v, "s2.") {
+		t.Fatalf("a new cookie does not name its key: %.3s…", v)
+	}
+	fresh.ts = newTestServerOn(t, ts, sessionKey+","+otherKey)
+	wantStatus(t, fresh.get("/"), http.StatusOK)
+	// 3. s1 dropped: s2 cookies open.
+	fresh.ts = newTestServerOn(t, ts, otherKey)
+	wantStatus(t, fresh.get("/"), http.StatusOK)
+}
+
+// A replica that meets a cookie signed under a key it lacks (a new key made
+// first on one replica before the others hold it) answers 503 with
+// Retry-After and keeps the cookie, logging the key ID once; it does not
+// sign the user out.
+func TestUnknownSessionKeyIs503(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser("ann@acme.example", store.RoleMember)
+	ahead := newTestServerOn(t, ts, otherKey+","+sessionKey)
+	b := ahead.browser()
+	b.mustSignIn("ann@acme.example") // signed under s2
+	b.ts = ts                        // s1 only
+	for range 2 {
+		res := b.get("/")
+		wantStatus(t, res, http.StatusServiceUnavailable)
+		if res.header("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+		if _, kept := b.cookies["__Host-broker_session"]; !kept {
+			t.Fatal("the cookie was cleared: a sign-out")
+		}
+	}
+	if n := strings.Count(ts.logs.String(), `"key_id":"s2"`); n != 1 {
+		t.Fatalf("the missing key was logged %d times, want once", n)
+	}
+	b.ts = ahead
+	wantStatus(t, b.get("/"), http.StatusOK)
 }
 
 // newTestServerOn builds a second router over ts's database with other keys.

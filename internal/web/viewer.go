@@ -60,6 +60,14 @@ func (ui *UI) loadViewer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		sess, err := ui.sessions.Load(ctx, r)
+		var unknown *UnknownSessionKeyError
+		if errors.As(err, &unknown) {
+			// Signed by a replica that already has a new key: not a sign-out.
+			w.Header().Set("Retry-After", "5")
+			ui.ErrorPage(w, r, http.StatusServiceUnavailable,
+				"This server is being updated; try again in a few seconds.")
+			return
+		}
 		if errors.Is(err, errNoSession) {
 			if _, err := r.Cookie(ui.sessions.cookie.session); err == nil {
 				ui.sessions.Clear(w)
