@@ -26,6 +26,7 @@ func TestBrokerAppConditionIsShown(t *testing.T) {
 	cfg := testConfig(t, testdb.New(t))
 	cfg.Demo, cfg.MicrosoftLoginURL, cfg.MicrosoftGraphURL = true, ms.URL, ms.URL
 	cfg.MicrosoftClientID, cfg.MicrosoftClientSecret = mssim.DemoWebClientID, "the-old-secret"
+	cfg.MetricsToken = strings.Repeat("m3tr1cs", 6) // /metrics is served only behind a token or on its own address
 	mssim.SeedDemo(sim, mssim.DemoConfig{RedirectURIs: []string{cfg.RedirectURL()}})
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -82,11 +83,21 @@ func TestBrokerAppConditionIsShown(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "microsoft_app: failing AADSTS7000215 (secret_invalid)") {
 		t.Fatalf("/readyz: %d %q", status, body)
 	}
-	_, body = get(http.DefaultClient, "/metrics")
+	metrics := &http.Client{Transport: bearer{cfg.MetricsToken}}
+	_, body = get(metrics, "/metrics")
 	for _, want := range []string{"broker_microsoft_app_up 0",
 		`broker_microsoft_app_condition{code="AADSTS7000215",kind="secret_invalid"} 1`, "broker_microsoft_app_requests_total 1"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("/metrics lacks %q", want)
 		}
 	}
+}
+
+// bearer adds the metrics token to every request.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
 }

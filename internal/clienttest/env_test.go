@@ -17,7 +17,10 @@ import (
 	"github.com/brokerhq/broker/internal/tokens/tokenstest"
 )
 
-const keys = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+const (
+	keys         = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	metricsToken = "clienttest-metrics-token-0123456789abcdef"
+)
 
 // env is a real broker (app.New, served on loopback with its workers) in
 // front of the simulated Microsoft, with a tenant, a project and an API key.
@@ -38,7 +41,7 @@ func newEnv(t *testing.T) *env {
 	vars := map[string]string{"BROKER_DATABASE_URL": testdb.New(t), "BROKER_ENCRYPTION_KEYS": keys, "BROKER_SESSION_KEYS": keys,
 		"BROKER_MICROSOFT_CLIENT_ID": e.ms.Demo.WebApp.ClientID, "BROKER_MICROSOFT_CLIENT_SECRET": e.ms.Demo.WebApp.Secret,
 		"BROKER_MICROSOFT_LOGIN_URL": e.ms.Server.URL, "BROKER_MICROSOFT_GRAPH_URL": e.ms.Server.URL,
-		"BROKER_LISTEN_ADDR": "127.0.0.1:0"}
+		"BROKER_LISTEN_ADDR": "127.0.0.1:0", "BROKER_METRICS_TOKEN": metricsToken}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, config.Need{Keys: true, SessionKeys: true, Microsoft: true})
 	if err != nil {
 		t.Fatal(err)

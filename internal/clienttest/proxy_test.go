@@ -136,7 +136,9 @@ func TestHTTPClientThrottling(t *testing.T) {
 		t.Fatalf("RetryThrottled: %d", resp.StatusCode)
 	}
 	// The broker's metrics saw both throttles and the two answers.
-	resp, err = http.Get(e.url + "/metrics")
+	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

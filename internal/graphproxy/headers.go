@@ -23,11 +23,20 @@ var responseHeaders = []string{
 	"x-ms-throttle-scope", "x-ms-throttle-information",
 }
 
-// copyHeaders copies the listed headers of src into dst.
+func init() {
+	// Canonical once, so copying is plain map lookups on every request.
+	for _, l := range [][]string{requestHeaders, responseHeaders} {
+		for i, n := range l {
+			l[i] = http.CanonicalHeaderKey(n)
+		}
+	}
+}
+
+// copyHeaders copies the listed (canonical) headers of src into dst.
 func copyHeaders(dst, src http.Header, names []string) {
 	for _, n := range names {
-		if v := src.Values(n); len(v) > 0 {
-			dst[http.CanonicalHeaderKey(n)] = append([]string(nil), v...)
+		if v := src[n]; len(v) > 0 {
+			dst[n] = append([]string(nil), v...)
 		}
 	}
 }

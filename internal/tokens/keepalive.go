@@ -125,7 +125,7 @@ func (k *KeepAlive) one(ctx context.Context, skip []string) (string, error) {
 	holder := uuid.NewString()
 	claim, found, err := k.opts.Store.ClaimDueConnection(ctx, policy, store.Lease{Holder: holder, Length: s.opts.Lease},
 		func(row store.Connection, _ store.Credentials, st store.RefreshState) (*store.TokenWrite, bool, error) {
-			if k.tokenDue(&row, now) {
+			if k.tokenDue(&row, now) && statusError(&row) == nil {
 				return nil, true, nil // leased: refreshed below, after this transaction
 			}
 			if ev := s.secretWarning(&row, now); ev != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
 )
 
@@ -178,7 +179,7 @@ func (s *Service) refresh(tenantID, connID string, p plan) flightResult {
 		case claim.Held:
 			attempts++
 			res := s.attempt(ctx, &claim, holder, p) // frees the slot
-			if res.err == nil || !passes(res.err) || attempts >= s.opts.MaxAttempts || ctx.Err() != nil {
+			if res.err == nil || !passes(res.err) || attempts >= s.opts.MaxAttempts || ctx.Err() != nil || brokerApp(res.err) {
 				return res
 			}
 			// A transient failure recorded its window: wait it out if short,
@@ -213,6 +214,13 @@ func (s *Service) refresh(tenantID, connID string, p plan) flightResult {
 			return flightResult{e: have}
 		}
 	}
+}
+
+// brokerApp reports whether e is the broker's own app registration failing
+// (internal/apphealth): retrying before its Retry-After would only spin.
+func brokerApp(e *Error) bool {
+	var oe *oauth.Error
+	return errors.As(e.Err, &oe) && oe.BrokerApp
 }
 
 func (s *Service) takeSlot() bool {

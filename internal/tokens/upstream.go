@@ -80,11 +80,13 @@ func (s *Service) attempt(ctx context.Context, claim *store.Claim, holder string
 		}
 		switch class := oe.Class(); {
 		case oe.BrokerApp:
-			// The broker's own app registration is failing (internal/apphealth):
-			// its Guard answered without asking Microsoft and holds the one
-			// back-off for every connection. Record nothing here, so that each
-			// connection refreshes as soon as the app works again.
-			fail = unavailable(oe, oe.RetryAfter)
+			// The broker's own app registration fails (internal/apphealth
+			// paces its probes): Microsoft was not asked about this
+			// connection, so its failures in a row stay as they are; it waits
+			// for the app's Retry-After like every other connection.
+			nb := now.Add(max(oe.RetryAfter, time.Second))
+			w = store.TokenWrite{NotBefore: &nb}
+			fail = unavailable(oe, nb.Sub(now))
 		case class == oauth.ClassTransient || class == oauth.ClassClientBug:
 			failures := claim.State.Failures + 1
 			wait := s.window(failures, oe.RetryAfter)

@@ -140,12 +140,13 @@ type sendMailBody struct {
 	} `json:"message"`
 }
 
-// sendMail accepts a message and answers 202 with no body.
+// sendMail accepts a message and answers 202 with no body. Only the JSON
+// form is simulated; the MIME form (text/plain, base64) gets a 400 here.
 // https://learn.microsoft.com/en-us/graph/api/user-sendmail
 func (s *Sim) sendMail(w http.ResponseWriter, r *http.Request, u *user) {
 	var body sendMailBody
-	// Graph's request size limit is 4 MB.
-	// https://learn.microsoft.com/en-us/graph/api/resources/attachment
+	// A single request carries at most 4 MB; larger attachments go through
+	// upload sessions. https://learn.microsoft.com/en-us/graph/outlook-large-attachments
 	raw, err := io.ReadAll(io.LimitReader(r.Body, 4<<20+1))
 	if err == nil && len(raw) > 4<<20 {
 		s.writeGraphError(w, r, &graphErr{413, "RequestEntityTooLarge", "The request is larger than 4 MB."})
