@@ -12,7 +12,7 @@
 --                      leaves it with no privilege at all.
 --   broker_crosstenant the server's second login (BROKER_SYSTEM_DATABASE_URL): a
 --                      NOINHERIT member of broker_system only, used solely for the
---                      cross-tenant queries (acrossTenants in internal/store).
+--                      cross-tenant queries listed in internal/store/across.go.
 --
 -- broker_app and broker_system are the group roles the migrations grant to;
 -- migration 00001 creates them too, but the logins must exist before it runs.

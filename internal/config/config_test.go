@@ -49,9 +49,9 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 		"BROKER_PUBLIC_URL":           "localhost:8080",
 		"BROKER_LOG_FORMAT":           "xml",
 		"BROKER_MICROSOFT_CLOUD":      "mars",
+		"BROKER_METRICS_TOKEN":        "short",
 		"BROKER_SYSTEM_DATABASE_URL":  "mysql://x",
 		"BROKER_MIGRATE_DATABASE_URL": "owner@db",
-		"BROKER_METRICS_TOKEN":        "short",
 	}), Need{Keys: true, SessionKeys: true, Microsoft: true})
 	if err == nil {
 		t.Fatal("no error")

@@ -51,7 +51,8 @@ type tenantB struct {
 	TokenKey, AdmKey string
 }
 
-func start(t *testing.T) *broker {
+// start runs the broker; opts adjust app.Options (e.g. a shorter ReadTimeout).
+func start(t *testing.T, opts ...func(*app.Options)) *broker {
 	t.Helper()
 	t.Parallel()
 	ctx := context.Background()
@@ -76,7 +77,11 @@ func start(t *testing.T) *broker {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(b.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b.App, err = app.New(ctx, app.Options{Config: cfg, Logger: logger, NoMigrate: true})
+	o := app.Options{Config: cfg, Logger: logger, NoMigrate: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	b.App, err = app.New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,3 +135,22 @@ func TestCrossSiteFormPostsAreRefused(t *testing.T) {
 	}
 	wantStatus(t, admin.get("/connections"), http.StatusOK) // still signed in: /logout was refused too
 }
+
+// Claim: the API and /metrics carry headers too (nosniff, no framing, a
+// deny-all CSP, no-store), and /metrics is not on the public listener unless
+// the operator puts it there.
+func TestAPIHeadersAndMetricsOffThePublicListener(t *testing.T) {
+	b := start(t)
+	c := b.client(t)
+	for _, res := range []response{c.bearer(b.A.APIKey, "/api/v1/connections/"+b.A.ConnectionID+"/token"),
+		c.bearer(b.A.APIKey, "/api/v1/connections/00000000-0000-4000-8000-000000000000"), c.get("/api/v1/connections")} {
+		h := res.Header
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" ||
+			h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s (%d): headers %v", res.Request.URL.Path, res.StatusCode, h)
+		}
+	}
+	if res := c.get("/metrics"); res.StatusCode != http.StatusNotFound || strings.Contains(res.Body, "go_goroutines") {
+		t.Errorf("/metrics on the public listener: %d", res.StatusCode)
+	}
+}

@@ -2,6 +2,7 @@ package securitytest
 
 import (
 	"context"
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/url"
@@ -94,6 +95,37 @@ func TestParametersReachNoSQLTextAndComeBackEscaped(t *testing.T) {
 		res := b.client(t).post("/login", url.Values{"email": {p}, "password": {"x"}})
 		if res.StatusCode == http.StatusSeeOther || res.StatusCode >= 500 || strings.Contains(res.Body, "<script>alert") {
 			t.Errorf("login with email %q: %d", p, res.StatusCode)
+		}
+	}
+}
+
+// Claim: malformed input is a 400 before any SQL runs — a NUL byte, text
+// that is not UTF-8, a forged cursor — and a huge parameter is not copied
+// into the log.
+func TestMalformedInputIs400AndStaysOutOfTheLog(t *testing.T) {
+	b := start(t)
+	admin := b.signInA(t)
+	forged := func(v, id string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(`{"v":"` + v + `","id":"` + id + `"}`))
+	}
+	huge := strings.Repeat("Z", 100_000)
+	probes := []string{
+		"/connections?q=a%00b", "/connections?q=%ff%fe",
+		"/connections?cursor=" + forged("not-a-time", "7b0e7f0e-8a55-4e4b-9a34-0d4c2a8d1f00"),
+		"/connections?cursor=" + forged("2026-01-01T00:00:00Z", "not-a-uuid"),
+		"/connections?sort=name&cursor=" + forged("a\\u0000b", "7b0e7f0e-8a55-4e4b-9a34-0d4c2a8d1f00"),
+		"/connections?cursor=" + huge, "/connections?q=" + huge + "%00",
+		"/audit?actor=a%00b", "/audit?cursor=" + forged("x", "y"), "/audit?cursor=" + huge,
+	}
+	for _, p := range probes {
+		res := admin.get(p)
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("%.80s: %d, want 400", p, res.StatusCode)
+		}
+	}
+	for _, line := range strings.Split(b.Logs.String(), "\n") {
+		if len(line) > 8<<10 || strings.Contains(line, huge[:2000]) {
+			t.Fatalf("a log line of %d bytes carries the input", len(line))
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/brokerhq/broker/internal/app"
 )
 
 // zeros is an endless body of form-ish bytes.
@@ -105,6 +107,52 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 			conn.Write([]byte("X"))
 			if time.Since(began) > 20*time.Second {
 				t.Fatal("a connection trickling its headers is still open after 20s")
+			}
+		}
+	}
+}
+
+// Claim: a body trickled one byte at a time (slow POST) is cut off when
+// the whole request has taken longer than the read timeout (30 s by default;
+// 3 s here).
+func TestSlowBodiesAreCutOff(t *testing.T) {
+	b := start(t, func(o *app.Options) { o.ReadTimeout = 3 * time.Second })
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	served := make(chan error, 1)
+	go func() { served <- b.App.Serve(ctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a }) }()
+	t.Cleanup(func() { cancel(); <-served })
+	addr := (<-addrc).String()
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	began := time.Now()
+	head := "POST /login HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+		"Sec-Fetch-Site: same-origin\r\nContent-Length: 1000\r\n\r\nemail="
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan time.Duration, 1)
+	go func() {
+		io.Copy(io.Discard, conn)
+		closed <- time.Since(began)
+	}()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case d := <-closed:
+			if d < 2*time.Second {
+				t.Fatalf("cut off after %v: before the read timeout", d)
+			}
+			return
+		case <-tick.C:
+			conn.Write([]byte("a"))
+			if time.Since(began) > 15*time.Second {
+				t.Fatal("a connection trickling its body is still open after 15s (read timeout 3s)")
 			}
 		}
 	}

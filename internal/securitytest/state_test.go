@@ -65,3 +65,18 @@ func TestOAuthStateForgedReplayedOrStolenChangesNothing(t *testing.T) {
 		t.Fatalf("replay: %d connections (want %d)\n%.400s", count(), after, res.Body)
 	}
 }
+
+// Claim: an error redirect without state shows an anonymous visitor (or a
+// session with no sign-in under way) nothing the link's author wrote, so a
+// crafted link cannot make the broker's page speak for Microsoft.
+func TestStatelessCallbackDoesNotEchoAttackerText(t *testing.T) {
+	b := start(t)
+	const lie = "Your account is locked call 555-0100 now"
+	link := "/oauth/callback?" + url.Values{"error": {"access_denied"}, "error_description": {"AADSTS65004: " + lie}}.Encode()
+	for name, c := range map[string]*client{"anonymous": b.client(t), "signed in, no flow": b.signInA(t)} {
+		res := c.get(link)
+		if res.StatusCode >= 500 || strings.Contains(res.Body, lie) {
+			t.Errorf("%s: %d, page shows the link's text: %v", name, res.StatusCode, strings.Contains(res.Body, lie))
+		}
+	}
+}

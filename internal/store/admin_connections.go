@@ -15,23 +15,6 @@ type Scope struct {
 	AllTenants bool
 }
 
-func (s *Store) inScope(ctx context.Context, sc Scope, fn func(pgx.Tx) error) error {
-	if sc.AllTenants {
-		return s.acrossTenants(ctx, fn)
-	}
-	return s.inTenant(ctx, sc.TenantID, fn)
-}
-
-// ConnectionTenantID finds the tenant of a connection on any tenant, so an
-// operator's request can then be served inside that tenant like anyone's.
-func (s *Store) ConnectionTenantID(ctx context.Context, id string) (string, error) {
-	var tenantID string
-	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT tenant_id::text FROM connections WHERE id = $1`, id).Scan(&tenantID)
-	})
-	return tenantID, mapErr("connection tenant", err)
-}
-
 // StatusBefore returns the latest recorded status of the connection other
 // than skip (e.g. the status before it was disabled); false when there is none.
 func (s *Store) StatusBefore(ctx context.Context, tenantID, connID, skip string) (StatusEvent, bool, error) {
@@ -72,16 +55,6 @@ func (s *Store) ShredConnection(ctx context.Context, tenantID, id string) (Conne
 		return notFoundIfNone("shred connection", tag, err)
 	})
 	return c, mapErr("shred connection", err)
-}
-
-// SetRequireApproval turns the tenant's "connections need approval" on or
-// off. The app role may not write tenants (its policy's WITH CHECK is
-// false), so this one named statement runs across tenants, by ID.
-func (s *Store) SetRequireApproval(ctx context.Context, tenantID string, on bool) error {
-	return s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenants SET require_approval = $2 WHERE id = $1`, tenantID, on)
-		return notFoundIfNone("set require approval", tag, err)
-	})
 }
 
 // CallerUsage is how many tokens one API key fetched for a connection.

@@ -22,26 +22,6 @@ type AuditEvent struct {
 	RequestID    string
 }
 
-// AppendAudit records an event in the tenant (or platform-wide when TenantID is empty).
-func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
-	insert := func(tx pgx.Tx) error {
-		if e.Details == nil {
-			e.Details = map[string]any{}
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO audit_events (tenant_id, actor_type, actor_id, actor_label, action, connection_id, reason, details, request_id)
-			VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, $9)`,
-			e.TenantID, e.ActorType, e.ActorID, e.ActorLabel, e.Action, e.ConnectionID, e.Reason, e.Details, e.RequestID)
-		return err
-	}
-	var err error
-	if e.TenantID == "" {
-		err = s.acrossTenants(ctx, insert)
-	} else {
-		err = s.inTenant(ctx, e.TenantID, insert)
-	}
-	return mapErr("append audit", err)
-}
-
 // AuditFilter narrows ListAudit.
 type AuditFilter struct {
 	ConnectionID string

@@ -195,11 +195,3 @@ func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery)
 	})
 	return counts, mapErr("count connections", err)
 }
-
-// listScope runs the list in the viewer's tenant, or across tenants for operators.
-func (s *Store) listScope(ctx context.Context, q ConnectionQuery, fn func(pgx.Tx) error) error {
-	if q.AllTenants {
-		return s.acrossTenants(ctx, fn)
-	}
-	return s.inTenant(ctx, q.TenantID, fn)
-}

@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 var placeholderRE = regexp.MustCompile(`\$(\d+)`)
@@ -14,15 +17,18 @@ var placeholderRE = regexp.MustCompile(`\$(\d+)`)
 // FuzzListCursor feeds the connections list arbitrary cursors, searches and
 // sorts. Whatever comes in, the SQL text is the same as for a well-formed
 // cursor (user input only ever travels as arguments), every placeholder has
-// its argument, a bad cursor is ErrNotFound (a 400, not a 500), and a cursor
-// the list minted decodes to exactly what it encoded.
+// its argument, bad input is ErrInvalid or ErrNotFound (a 400, never a
+// failing query and a 500), and a cursor that is accepted holds what the
+// SQL casts it to (a UUID, and a timestamp for the date sorts).
 func FuzzListCursor(f *testing.F) {
 	mint := func(v, id string) string {
 		raw, _ := json.Marshal(listCursor{V: v, ID: id})
 		return base64.RawURLEncoding.EncodeToString(raw)
 	}
-	f.Add(mint("2026-01-02T03:04:05.123456Z", "7b0e7f0e-8a55-4e4b-9a34-0d4c2a8d1f00"), "", "newest")
-	f.Add(mint("o'brien", "x"), "'; DROP TABLE connections; --", "name")
+	const id = "7b0e7f0e-8a55-4e4b-9a34-0d4c2a8d1f00"
+	f.Add(mint("2026-01-02T03:04:05.123456Z", id), "", "newest")
+	f.Add(mint("o'brien", id), "'; DROP TABLE connections; --", "name")
+	f.Add(mint("not a time", id), "", "oldest")
 	f.Add(mint("", ""), "%_\\", "oldest")
 	f.Add("not base64!", "a\x00b", "name_desc")
 	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"id":2}`)), "", "bogus")
@@ -30,18 +36,26 @@ func FuzzListCursor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cursor, search, sort string) {
 		q := ConnectionQuery{TenantID: "t", Search: search, Sort: sort, Cursor: cursor}
 		sql, args, err := q.PageQuery()
-		// A cursor that does not decode is ErrNotFound (no such page); text
-		// that is not what its column holds is ErrInvalid (the caller's input).
 		if err != nil {
-			if errors.Is(err, ErrInvalid) || cursor != "" && errors.Is(err, ErrNotFound) {
-				return
+			if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("bad input gave %v, want ErrInvalid or ErrNotFound", err)
 			}
-			t.Fatalf("%q %q %q gave %v, want ErrNotFound or ErrInvalid", cursor, search, sort, err)
+			if cursor == "" && validText(search, sort) {
+				t.Fatalf("no cursor and valid text, yet %v", err)
+			}
+			return
+		}
+		if !validText(search, sort) {
+			t.Fatalf("accepted text Postgres refuses: %q %q", search, sort)
+		}
+		key := sorts["newest"].key
+		if s, ok := sorts[sort]; ok {
+			key = s.key
 		}
 		ref := q
 		ref.Search = map[bool]string{true: "", false: "x"}[strings.TrimSpace(search) == ""]
 		if cursor != "" {
-			ref.Cursor = mint("2026-01-02T03:04:05Z", "7b0e7f0e-8a55-4e4b-9a34-0d4c2a8d1f00")
+			ref.Cursor = mint("2026-01-02T03:04:05Z", id)
 		}
 		want, wantArgs, err := ref.PageQuery()
 		if err != nil {
@@ -59,6 +73,12 @@ func FuzzListCursor(f *testing.F) {
 			_ = json.Unmarshal(raw, &cur)
 			if args[len(args)-3] != cur.V || args[len(args)-2] != cur.ID {
 				t.Fatalf("cursor args %v, want %q, %q", args[len(args)-3:len(args)-1], cur.V, cur.ID)
+			}
+			if uuid.Validate(cur.ID) != nil || !validText(cur.V) {
+				t.Fatalf("accepted cursor %+v", cur)
+			}
+			if _, err := time.Parse(time.RFC3339Nano, cur.V); key == "c.created_at" && err != nil {
+				t.Fatalf("accepted a date cursor whose value %q is no timestamp", cur.V)
 			}
 		}
 	})

@@ -83,14 +83,3 @@ func (s *Store) HasOpenFlow(ctx context.Context, tenantID string, sessionHash []
 	})
 	return open, mapErr("has open flow", err)
 }
-
-// DeleteExpiredFlows removes flows past their expiry, used or not.
-func (s *Store) DeleteExpiredFlows(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM oauth_flows WHERE expires_at < $1`, before)
-		n = tag.RowsAffected()
-		return err
-	})
-	return n, mapErr("delete expired flows", err)
-}

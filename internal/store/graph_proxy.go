@@ -63,35 +63,6 @@ type GraphUsage struct {
 	FirstAt, LastAt time.Time
 }
 
-// AddGraphUsage adds counts to the hourly summary, many rows in one
-// statement, across tenants (one flush carries every tenant's counts).
-func (s *Store) AddGraphUsage(ctx context.Context, rows []GraphUsage) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	n := len(rows)
-	tenants, hours, keys, conns := make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n)
-	status, reqs, in, out := make([]int32, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	firsts, lasts := make([]time.Time, n), make([]time.Time, n)
-	for i, r := range rows {
-		tenants[i], hours[i], keys[i], conns[i] = r.TenantID, r.Hour, r.APIKeyID, r.ConnectionID
-		status[i], reqs[i], in[i], out[i], firsts[i], lasts[i] = int32(r.Status), r.Requests, r.BytesIn, r.BytesOut, r.FirstAt, r.LastAt
-	}
-	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO graph_usage AS u (tenant_id, hour, api_key_id, connection_id, status,
-			  requests, bytes_in, bytes_out, first_at, last_at)
-			SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::uuid[], $5::smallint[],
-			                     $6::bigint[], $7::bigint[], $8::bigint[], $9::timestamptz[], $10::timestamptz[])
-			ON CONFLICT (tenant_id, hour, api_key_id, connection_id, status) DO UPDATE SET
-			  requests = u.requests + EXCLUDED.requests, bytes_in = u.bytes_in + EXCLUDED.bytes_in,
-			  bytes_out = u.bytes_out + EXCLUDED.bytes_out,
-			  first_at = LEAST(u.first_at, EXCLUDED.first_at), last_at = GREATEST(u.last_at, EXCLUDED.last_at)`,
-			tenants, hours, keys, conns, status, reqs, in, out, firsts, lasts)
-		return err
-	})
-	return mapErr("add graph usage", err)
-}
-
 // ListGraphUsage lists a tenant's hourly proxy counts for a connection
 // ("" for all), newest hour first.
 func (s *Store) ListGraphUsage(ctx context.Context, tenantID, connectionID string, limit int) ([]GraphUsage, error) {

@@ -168,9 +168,9 @@ func (s *Store) inTenant(ctx context.Context, tenantID string, fn func(pgx.Tx) e
 	})
 }
 
-// acrossTenants runs fn in a transaction that sees every tenant's rows. Keep
-// its callers few and named for their purpose (operator views, sign-in,
-// background refresh, key rotation): grep for acrossTenants to audit them.
+// acrossTenants runs fn in a transaction that sees every tenant's rows. It
+// is called only from across.go, where each caller says why it must span
+// tenants (TestCrossTenantQueriesLiveInAcrossGo keeps it so).
 func (s *Store) acrossTenants(ctx context.Context, fn func(pgx.Tx) error) error {
 	if s.system != nil {
 		return txOn(ctx, s.system, fn) // its connections already run as SystemRole

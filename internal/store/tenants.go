@@ -24,28 +24,6 @@ type Project struct {
 	CreatedAt time.Time
 }
 
-// CreateTenant adds a tenant; a taken slug is ErrConflict. Creating tenants is
-// platform work, so it runs across tenants.
-func (s *Store) CreateTenant(ctx context.Context, slug, name string) (Tenant, error) {
-	var t Tenant
-	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO tenants (slug, name) VALUES ($1, $2)
-			RETURNING id, slug, name, require_approval, created_at`, slug, name).
-			Scan(&t.ID, &t.Slug, &t.Name, &t.RequireApproval, &t.CreatedAt)
-	})
-	return t, mapErr("create tenant", err)
-}
-
-// TenantBySlug finds a tenant by slug for the CLI and operators.
-func (s *Store) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
-	var t Tenant
-	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT id, slug, name, require_approval, created_at FROM tenants WHERE slug = $1`, slug).
-			Scan(&t.ID, &t.Slug, &t.Name, &t.RequireApproval, &t.CreatedAt)
-	})
-	return t, mapErr("tenant by slug", err)
-}
-
 // Tenant reads the caller's own tenant.
 func (s *Store) Tenant(ctx context.Context, tenantID string) (Tenant, error) {
 	var t Tenant
@@ -54,23 +32,6 @@ func (s *Store) Tenant(ctx context.Context, tenantID string) (Tenant, error) {
 			Scan(&t.ID, &t.Slug, &t.Name, &t.RequireApproval, &t.CreatedAt)
 	})
 	return t, mapErr("get tenant", err)
-}
-
-// ListTenants lists every tenant, for operators.
-func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
-	var out []Tenant
-	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, slug, name, require_approval, created_at FROM tenants ORDER BY slug`)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tenant, error) {
-			var t Tenant
-			return t, r.Scan(&t.ID, &t.Slug, &t.Name, &t.RequireApproval, &t.CreatedAt)
-		})
-		return err
-	})
-	return out, mapErr("list tenants", err)
 }
 
 // CreateProject adds a project; a name taken in the tenant is ErrConflict.
