@@ -20,9 +20,19 @@ type Guard struct {
 // Refresh refreshes, unless the app is known to be failing and this is not
 // the probe: then it answers at once, without asking Microsoft, with an
 // error the token service treats as "retry later" (the connection keeps
-// its status) and that names the broker's condition.
+// its status) and that names the broker's condition. While the probe is at
+// Microsoft, other refreshes wait for its answer (within their context), so
+// the first cycle after an operator's fix refreshes every connection.
 func (g *Guard) Refresh(ctx context.Context, authority, refreshToken string) (*oauth.Token, error) {
-	ok, probe, wait := g.Monitor.admit()
+	ok, probe, wait, probing := g.Monitor.admit()
+	for !ok && probing != nil {
+		select {
+		case <-probing: // the probe answered: ask again
+			ok, probe, wait, probing = g.Monitor.admit()
+		case <-ctx.Done():
+			probing = nil
+		}
+	}
 	if !ok {
 		g.Monitor.count(false)
 		return nil, paused(g.Monitor.Condition(), wait)
@@ -35,7 +45,7 @@ func (g *Guard) Refresh(ctx context.Context, authority, refreshToken string) (*o
 // Exchange redeems a code. A person is waiting at the callback, so it is
 // never held back, but its answer counts like a refresh's.
 func (g *Guard) Exchange(ctx context.Context, authority, code, verifier string) (*oauth.Token, error) {
-	_, probe, _ := g.Monitor.admit()
+	_, probe, _, _ := g.Monitor.admit()
 	g.Monitor.count(true)
 	tok, err := g.Provider.Exchange(ctx, authority, code, verifier)
 	return tok, g.after(err, probe)

@@ -81,7 +81,7 @@ type Monitor struct {
 	mu      sync.Mutex
 	cond    *Condition
 	backoff time.Duration
-	probing bool
+	probing chan struct{} // open while the one probe is at Microsoft; closed when it answers
 
 	stats struct {
 		sync.Mutex
@@ -119,19 +119,24 @@ func (m *Monitor) Condition() *Condition {
 // while healthy; while failing, only one probe per back-off period. probe
 // reports that this request is that probe (its outcome must be reported
 // with done); wait is how long until the next probe otherwise.
-func (m *Monitor) admit() (ok, probe bool, wait time.Duration) {
+func (m *Monitor) admit() (ok, probe bool, wait time.Duration, probing <-chan struct{}) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cond == nil {
-		return true, false, 0
+		return true, false, 0, nil
 	}
 	now := m.opts.Now()
-	if m.probing || now.Before(m.cond.NextProbe) {
-		return false, false, max(m.cond.NextProbe.Sub(now), time.Second)
+	if m.probing != nil {
+		// The probe's answer decides for this request too: wait for it
+		// rather than be paused by a condition the probe may be clearing.
+		return false, false, max(m.cond.NextProbe.Sub(now), time.Second), m.probing
 	}
-	m.probing = true
+	if now.Before(m.cond.NextProbe) {
+		return false, false, max(m.cond.NextProbe.Sub(now), time.Second), nil
+	}
+	m.probing = make(chan struct{})
 	m.cond.LastProbe = now
-	return true, true, 0
+	return true, true, 0, nil
 }
 
 // done records what Microsoft answered a request made with the app. Any
@@ -143,8 +148,9 @@ func (m *Monitor) done(err error, probe bool) *Condition {
 	errors.As(err, &oe)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if probe {
-		m.probing = false
+	if probe && m.probing != nil {
+		close(m.probing)
+		m.probing = nil
 	}
 	if err != nil && (oe == nil || oe.Transient()) {
 		return m.cond
