@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
@@ -139,36 +141,64 @@ func (s *Service) tested(ctx context.Context, v Viewer, c store.Connection, in I
 	return Outcome{Action: ActTest, Connection: c, Test: res, Message: msg}
 }
 
+// Test's share of the refresh lease (internal/tokens takes the same one):
+// one request to Microsoft, and a lease that outlasts it, so a test never
+// holds a database connection while Microsoft answers, and never refreshes
+// at the same time as the token service or another replica (a refresh token
+// used twice at once may cost the whole grant at a strict server).
+const (
+	testAttemptTimeout = 10 * time.Second
+	testLease          = testAttemptTimeout*3/2 + time.Second
+)
+
 // direct asks Microsoft for a token with the connection's stored
-// credentials, under its row lock, storing what comes back (a refresh token
-// replaces itself) and recording a permanent refusal's new code. It returns
-// "" and fills res when Microsoft refused.
+// credentials under the connection's refresh lease, storing what comes back
+// (a refresh token replaces itself) and recording a permanent refusal's new
+// code. It returns "" and fills res when Microsoft refused.
 func (s *Service) direct(ctx context.Context, c store.Connection, res *TestResult) (string, error) {
+	holder := uuid.NewString()
+	claim, err := s.Store.ClaimRefresh(ctx, c.TenantID, c.ID, store.Lease{Holder: holder, Length: testLease},
+		func(cur store.Connection, cr store.Credentials, _ store.RefreshState) bool {
+			return cur.Status == c.Status && (cur.AuthType == "client_credentials" && cr.ClientSecret != "" ||
+				cur.AuthType != "client_credentials" && cr.RefreshToken != "")
+		})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", errNotFound
+	case errors.Is(err, store.ErrBusy):
+		return "", conflict("The connection is being refreshed right now. Test again in a few seconds.")
+	case err != nil:
+		return "", fmt.Errorf("admin: test: %w", err)
+	}
+	cur, cr := claim.Conn, claim.Creds
+	if !claim.Held {
+		switch {
+		case cur.Status != c.Status:
+			return "", conflict("The connection changed while it was being tested. Reload and test again.")
+		case cur.AuthType == "client_credentials" && cr.ClientSecret == "":
+			return "", conflict("The connection has no client secret. Rotate in a new one.")
+		case cur.AuthType != "client_credentials" && cr.RefreshToken == "":
+			return "", conflict("The connection holds no refresh token. Reconnect it: sign in with Microsoft again.")
+		default: // another refresh holds the lease
+			return "", conflict("The connection is being refreshed right now. Test again in a few seconds.")
+		}
+	}
+	actx, cancel := context.WithTimeout(ctx, testAttemptTimeout)
 	var tok *oauth.Token
 	var callErr error
-	_, err := s.Store.UpdateConnection(ctx, c.TenantID, c.ID, func(cur store.Connection, cr store.Credentials) (store.ConnectionUpdate, error) {
-		if cur.Status != c.Status {
-			return store.ConnectionUpdate{}, errChanged
+	if cur.AuthType == "client_credentials" {
+		tok, callErr = s.Microsoft.ClientCredentials(actx, cur.MSTenant, cur.ClientID, cr.ClientSecret)
+	} else {
+		authority := connections.Authority(connections.AccountType(cur.AccountType), cur.MSTenant)
+		tok, callErr = s.Microsoft.Refresh(actx, authority, cr.RefreshToken)
+	}
+	cancel()
+	var w store.TokenWrite // nothing but the lease's release, unless below
+	if callErr != nil {
+		if ev, ok := refusalEvent(callErr); ok && (ev.Status != cur.Status || ev.ErrorCode != cur.StatusCode) {
+			w.Update = &store.ConnectionUpdate{Status: &ev}
 		}
-		if cur.AuthType == "client_credentials" {
-			if cr.ClientSecret == "" {
-				return store.ConnectionUpdate{}, conflict("The connection has no client secret. Rotate in a new one.")
-			}
-			tok, callErr = s.Microsoft.ClientCredentials(ctx, cur.MSTenant, cur.ClientID, cr.ClientSecret)
-		} else {
-			if cr.RefreshToken == "" {
-				return store.ConnectionUpdate{}, conflict("The connection holds no refresh token. Reconnect it: sign in with Microsoft again.")
-			}
-			authority := connections.Authority(connections.AccountType(cur.AccountType), cur.MSTenant)
-			tok, callErr = s.Microsoft.Refresh(ctx, authority, cr.RefreshToken)
-		}
-		if callErr != nil {
-			ev, ok := refusalEvent(callErr)
-			if !ok || ev.Status == cur.Status && ev.ErrorCode == cur.StatusCode {
-				return store.ConnectionUpdate{}, errNoChange
-			}
-			return store.ConnectionUpdate{Status: &ev}, nil
-		}
+	} else {
 		u := store.ConnectionUpdate{AccessToken: &tok.AccessToken, AccessTokenExpiresAt: &tok.ExpiresAt, Refreshed: true}
 		if tok.RefreshToken != "" {
 			u.RefreshToken = &tok.RefreshToken
@@ -176,17 +206,19 @@ func (s *Service) direct(ctx context.Context, c store.Connection, res *TestResul
 		if len(tok.Scopes) > 0 {
 			u.GrantedScopes = oauth.GrantedScopes(cur.RequestedScopes, tok.Scopes, tok.RefreshToken != "" || cur.HasRefreshToken)
 		}
-		return u, nil
-	})
-	if e, ok := AsError(err); ok {
-		return "", e
+		w.Update = &u
 	}
+	// The answer is stored even if the person stopped waiting: a refresh
+	// token Microsoft issued must not be lost.
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), testLease)
+	defer wcancel()
+	_, err = s.Store.FinishRefresh(wctx, c.TenantID, c.ID, holder, w)
 	switch {
-	case errors.Is(err, errChanged):
-		return "", conflict("The connection changed while it was being tested. Reload and test again.")
+	case errors.Is(err, store.ErrLeaseLost):
+		return "", conflict("Microsoft took too long to answer and the test ran out of time. Test again.")
 	case errors.Is(err, store.ErrNotFound):
 		return "", errNotFound
-	case err != nil && !errors.Is(err, errNoChange):
+	case err != nil:
 		return "", fmt.Errorf("admin: test: %w", err)
 	}
 	if callErr != nil {
@@ -201,8 +233,6 @@ func (s *Service) direct(ctx context.Context, c store.Connection, res *TestResul
 	res.Refreshed, res.ExpiresAt = true, tok.ExpiresAt
 	return tok.AccessToken, nil
 }
-
-var errNoChange = errors.New("admin: nothing to write")
 
 // refusalEvent is the status a permanent refusal from Microsoft puts the
 // connection in; false for a transient failure, which changes nothing.

@@ -1,13 +1,18 @@
 package adminweb_test
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/brokerhq/broker/internal/admin/admintest"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
+	"github.com/brokerhq/broker/internal/store"
 )
 
 // Test connection proves the grant, not the cached token: after the user's
@@ -57,5 +62,40 @@ func TestTestConnectionProvesTheRefreshToken(t *testing.T) {
 	}
 	if n := s.Sim.Count(mssim.EndpointToken, "refresh_token") - before; n != 1 {
 		t.Fatalf("%d refresh requests at a passing test, want 1", n)
+	}
+}
+
+// Test connection takes the connection's refresh lease like every other
+// refresh: while another refresh holds it (the token service, keep-alive or
+// another replica, mid-call to Microsoft), the test asks Microsoft nothing,
+// so the same refresh token is never sent twice at once, and says so.
+func TestTestConnectionWaitsForARefreshInFlight(t *testing.T) {
+	s := admintest.New(t)
+	ctx := context.Background()
+	other := uuid.NewString()
+	claim, err := s.Store.ClaimRefresh(ctx, s.Tenant.ID, s.SupportConn.ID, store.Lease{Holder: other, Length: time.Minute},
+		func(store.Connection, store.Credentials, store.RefreshState) bool { return true })
+	if err != nil || !claim.Held {
+		t.Fatalf("claim: %+v %v", claim.Held, err)
+	}
+	before := s.Sim.Count(mssim.EndpointToken, "refresh_token")
+	b := s.Browser(t).SignIn(s.Admin.Email)
+	res := b.Post("/connections/"+s.SupportConn.ID+"/test", nil)
+	if res.StatusCode != http.StatusConflict || !strings.Contains(res.Body, "being refreshed right now. Test again in a few seconds.") {
+		t.Fatalf("while another refresh holds the lease: %d %s", res.StatusCode, res.Body)
+	}
+	if n := s.Sim.Count(mssim.EndpointToken, "refresh_token") - before; n != 0 {
+		t.Fatalf("%d refresh requests while another refresh held the lease, want 0", n)
+	}
+	// The holder finishes; the next test refreshes once and passes.
+	if _, err := s.Store.FinishRefresh(ctx, s.Tenant.ID, s.SupportConn.ID, other, store.TokenWrite{}); err != nil {
+		t.Fatal(err)
+	}
+	admintest.WantRedirect(t, b.Post("/connections/"+s.SupportConn.ID+"/test", nil), "/connections/"+s.SupportConn.ID)
+	if f := html.UnescapeString(flash(t, b, "/connections/"+s.SupportConn.ID)); !strings.Contains(f, "Test passed") {
+		t.Fatalf("flash after the lease was released: %s", f)
+	}
+	if n := s.Sim.Count(mssim.EndpointToken, "refresh_token") - before; n != 1 {
+		t.Fatalf("%d refresh requests, want 1", n)
 	}
 }
