@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,11 +14,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/brokerhq/broker/bench/benchkit"
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
@@ -211,33 +208,7 @@ func database(ctx context.Context) (string, func(), error) {
 	if adminURL == "" {
 		adminURL = testdb.DefaultURL
 	}
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("Postgres does not answer: %w", err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "broker_proxybench_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
-		return "", nil, err
-	}
-	drop := func() {
-		admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close(context.Background())
-	}
-	u, _ := url.Parse(adminURL)
-	u.Path = "/" + name
-	m, err := store.NewMigrator(u.String())
-	if err == nil {
-		_, err = m.Up(ctx)
-		m.Close()
-	}
-	if err != nil {
-		drop()
-		return "", nil, err
-	}
-	return u.String(), drop, nil
+	return benchkit.Create(ctx, adminURL, "broker_proxybench")
 }
 
 func freeAddr() string {
@@ -287,16 +258,6 @@ func (w *world) token(ctx context.Context, conn string) (string, error) {
 }
 
 func machine() string {
-	cpu := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if name, ok := strings.CutPrefix(line, "model name"); ok {
-				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-				break
-			}
-		}
-	}
-	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	return fmt.Sprintf("Machine: %s, %d logical CPUs, Linux %s, %s; the three processes share the machine.\n",
-		cpu, runtime.NumCPU(), strings.TrimSpace(string(kernel)), runtime.Version())
+		benchkit.CPU(), runtime.NumCPU(), benchkit.Kernel(), runtime.Version())
 }

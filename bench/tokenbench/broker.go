@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/brokerhq/broker/internal/api"
 	"github.com/brokerhq/broker/internal/apikeys"
@@ -22,46 +17,6 @@ import (
 	"github.com/brokerhq/broker/internal/tokens/tokenstest"
 	webpkg "github.com/brokerhq/broker/internal/web"
 )
-
-// database creates a fresh, migrated database next to the admin URL's and
-// returns its URL and a function that drops it.
-func database(ctx context.Context, adminURL string) (string, func(), error) {
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("Postgres does not answer at %s: %w", redact(adminURL), err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "broker_bench_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
-		return "", nil, err
-	}
-	drop := func() {
-		admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close(context.Background())
-	}
-	u, _ := url.Parse(adminURL)
-	u.Path = "/" + name
-	m, err := store.NewMigrator(u.String())
-	if err == nil {
-		_, err = m.Up(ctx)
-		m.Close()
-	}
-	if err != nil {
-		drop()
-		return "", nil, err
-	}
-	return u.String(), drop, nil
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "the configured URL"
-	}
-	return u.Redacted()
-}
 
 const ringText = "bench:YmVuY2htYXJrLW9ubHktZW5jcnlwdGlvbi1rZXkhISE="
 

@@ -16,9 +16,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"time"
 
+	"github.com/brokerhq/broker/bench/benchkit"
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/secrets"
 	"github.com/brokerhq/broker/internal/store"
@@ -72,7 +72,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if adminURL == "" {
 		adminURL = testdb.DefaultURL
 	}
-	dbURL, drop, err := database(ctx, adminURL)
+	dbURL, drop, err := benchkit.Create(ctx, adminURL, "broker_bench")
 	if err != nil {
 		return err
 	}
@@ -165,23 +165,13 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // machine describes where the numbers came from.
 func machine(ctx context.Context, dbURL string) string {
-	cpu := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if name, ok := strings.CutPrefix(line, "model name"); ok {
-				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-				break
-			}
-		}
-	}
-	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	pg := "unknown"
 	if st, err := store.Open(ctx, dbURL, mustRing(), store.Options{MaxConns: 1}); err == nil {
 		st.Pool().QueryRow(ctx, "SHOW server_version").Scan(&pg)
 		st.Close()
 	}
 	return fmt.Sprintf("Machine: %s, %d logical CPUs (GOMAXPROCS %d), Linux %s, %s, PostgreSQL %s on localhost TCP.\n",
-		cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.TrimSpace(string(kernel)), runtime.Version(), pg)
+		benchkit.CPU(), runtime.NumCPU(), runtime.GOMAXPROCS(0), benchkit.Kernel(), runtime.Version(), pg)
 }
 
 func mustRing() *secrets.Ring {

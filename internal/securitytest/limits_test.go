@@ -72,17 +72,7 @@ func TestOversizedBodiesAreRefused(t *testing.T) {
 // server gives the request line and headers about ten seconds in all.
 func TestSlowHeadersAreCutOff(t *testing.T) {
 	b := start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	served := make(chan error, 1)
-	go func() { served <- b.App.Serve(ctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a }) }()
-	t.Cleanup(func() { cancel(); <-served })
-	addr := (<-addrc).String()
-
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, conn := serveAndDial(t, b)
 	defer conn.Close()
 	began := time.Now()
 	if _, err := conn.Write([]byte("GET /login HTTP/1.1\r\nHost: " + addr + "\r\nX-Slow: 1\r\n")); err != nil {
@@ -117,17 +107,7 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 // 3 s here).
 func TestSlowBodiesAreCutOff(t *testing.T) {
 	b := start(t, func(o *app.Options) { o.ReadTimeout = 3 * time.Second })
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	served := make(chan error, 1)
-	go func() { served <- b.App.Serve(ctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a }) }()
-	t.Cleanup(func() { cancel(); <-served })
-	addr := (<-addrc).String()
-
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, conn := serveAndDial(t, b)
 	defer conn.Close()
 	began := time.Now()
 	head := "POST /login HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
@@ -156,4 +136,21 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 			}
 		}
 	}
+}
+
+// serveAndDial runs the app on a real listener (the http.Server's own
+// timeouts are what these tests are about) and opens a raw TCP connection.
+func serveAndDial(t *testing.T, b *broker) (string, net.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	served := make(chan error, 1)
+	go func() { served <- b.App.Serve(ctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a }) }()
+	t.Cleanup(func() { cancel(); <-served })
+	addr := (<-addrc).String()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr, conn
 }

@@ -43,8 +43,8 @@ func (s *Store) DeleteAbandonedConnections(ctx context.Context, createdBefore, n
 
 // Admin views: operators see every tenant.
 
-// Across tenants: an operator's admin views and actions cover every tenant; a
-// tenant's admin gets inTenant.
+// Across tenants: an operator's admin views, actions and connections list
+// cover every tenant; everyone else's run in their tenant.
 func (s *Store) inScope(ctx context.Context, sc Scope, fn func(pgx.Tx) error) error {
 	if sc.AllTenants {
 		return s.acrossTenants(ctx, fn)
@@ -221,18 +221,6 @@ func (s *Store) ActiveAPIKeyIDs(ctx context.Context, ids []string) ([]string, er
 		return err
 	})
 	return out, mapErr("active api keys", err)
-}
-
-// Connections list: operators.
-
-// listScope runs the list in the viewer's tenant, or across tenants for operators.
-// Across tenants: an operator's connections list spans tenants; everyone else's
-// runs in their tenant.
-func (s *Store) listScope(ctx context.Context, q ConnectionQuery, fn func(pgx.Tx) error) error {
-	if q.AllTenants {
-		return s.acrossTenants(ctx, fn)
-	}
-	return s.inTenant(ctx, q.TenantID, fn)
 }
 
 // Housekeeping: sign-in flows.

@@ -19,7 +19,7 @@ var crossTenantQueries = []string{
 	"CreateSession", "CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
 	"ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate", "RevokedAPIKeysSince", "RotateBatch",
 	"SessionByHash", "SetRequireApproval", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
-	"inScope", "listScope",
+	"inScope",
 }
 
 // TestCrossTenantQueriesLiveInAcrossGo reads the package's source: every

@@ -136,7 +136,7 @@ func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (Connec
 	if err != nil {
 		return page, err
 	}
-	err = s.listScope(ctx, q, func(tx pgx.Tx) error {
+	err = s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery)
 	}
 	where, args := q.where(false)
 	counts := map[string]int{}
-	err := s.listScope(ctx, q, func(tx pgx.Tx) error {
+	err := s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT c.status, count(*) FROM connections c WHERE `+where+` GROUP BY c.status`, args...)
 		if err != nil {
 			return err
