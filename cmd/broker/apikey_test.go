@@ -74,3 +74,40 @@ func TestOperatorAPIKeyCreate(t *testing.T) {
 		t.Fatalf("stored key %+v, %v", row, err)
 	}
 }
+
+func TestAPIKeyCreateWithItsOwnRateLimit(t *testing.T) {
+	env := dbEnv(t)
+	if r := runCLI(t, env, "", "tenant", "create", "--slug", "acme", "--name", "Acme"); r.runErr != nil {
+		t.Fatal(r.runErr)
+	}
+	oneLine(t, runCLI(t, env, "", "apikey", "create", "--tenant", "acme", "--name", "x", "--rate", "0"), "--rate must be more than 0")
+	oneLine(t, runCLI(t, env, "", "apikey", "create", "--tenant", "acme", "--name", "x", "--burst", "0"), "--burst from 1")
+	oneLine(t, runCLI(t, env, "", "apikey", "create", "--operator", "--name", "x", "--rate", "5"), "--operator keys belong to no tenant")
+	r := runCLI(t, env, "", "apikey", "create", "--tenant", "acme", "--name", "reports", "--rate", "25", "--burst", "5")
+	if r.runErr != nil || !strings.Contains(r.out, "rate limit 25/s, burst 5") {
+		t.Fatalf("output %q %v", r.out, r.runErr)
+	}
+	r = runCLI(t, env, "", "apikey", "create", "--tenant", "acme", "--name", "default")
+	if r.runErr != nil || !strings.Contains(r.out, "rate limit the server's default") {
+		t.Fatalf("output %q %v", r.out, r.runErr)
+	}
+	ring, _ := secrets.ParseRing(testKeys)
+	st, err := store.Open(context.Background(), env["BROKER_DATABASE_URL"], ring, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tenant, _ := st.TenantBySlug(context.Background(), "acme")
+	keys, err := st.ListAPIKeys(context.Background(), tenant.ID)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys %+v %v", keys, err)
+	}
+	for _, k := range keys {
+		switch {
+		case k.Name == "reports" && (k.Rate == nil || *k.Rate != 25 || k.Burst == nil || *k.Burst != 5):
+			t.Errorf("reports stored %v %v", k.Rate, k.Burst)
+		case k.Name == "default" && (k.Rate != nil || k.Burst != nil):
+			t.Errorf("default stored a limit %v %v", k.Rate, k.Burst)
+		}
+	}
+}

@@ -48,7 +48,7 @@ Usage:
   broker user create --tenant S --email E --role admin|member [--project NAME]...
                                               add a user; password from stdin, or generated and printed once
   broker operator create --email E            add a platform operator (password as for user create)
-  broker apikey create --tenant S --name N [--project NAME]... [--admin]
+  broker apikey create --tenant S --name N [--project NAME]... [--admin] [--rate R] [--burst B]
   broker apikey create --operator --name N     an operator key for the admin JSON API across tenants
                                               create an API key; it is printed once
   broker keys generate                        print a fresh key ring entry

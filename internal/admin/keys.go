@@ -53,6 +53,7 @@ type NewKey struct {
 	Name       string
 	ProjectIDs []string // empty: every project
 	Admin      bool
+	Rate       *float64 // the key's own rate limit (requests/s); nil: the server's default
 }
 
 // CreateKey makes a key and returns it, to be shown once: only its hash is kept.
@@ -77,6 +78,10 @@ func (s *Service) CreateKey(ctx context.Context, v Viewer, n NewKey) (string, st
 				Message: "A key with this name already exists (" + k.Prefix + "…). Choose another name, or revoke that key first."}
 		}
 	}
+	if apikeys.CheckLimit(n.Rate, nil) != nil {
+		return "", store.APIKey{}, &Error{Code: CodeInvalid, Field: "rate",
+			Message: "Give a rate of more than 0 and at most 1,000,000 requests a second, or leave it empty for the server's default."}
+	}
 	projects, err := s.Store.ListProjects(ctx, v.TenantID)
 	if err != nil {
 		return "", store.APIKey{}, fmt.Errorf("admin: create key: %w", err)
@@ -90,13 +95,13 @@ func (s *Service) CreateKey(ctx context.Context, v Viewer, n NewKey) (string, st
 		names = append(names, projects[i].Name)
 	}
 	plain, k, err := apikeys.Create(ctx, s.Store, apikeys.NewKey{TenantID: v.TenantID, Name: n.Name,
-		ProjectIDs: n.ProjectIDs, Admin: n.Admin, CreatedBy: v.ID})
+		ProjectIDs: n.ProjectIDs, Admin: n.Admin, CreatedBy: v.ID, Rate: n.Rate})
 	if err != nil {
 		return "", store.APIKey{}, fmt.Errorf("admin: create key: %w", err)
 	}
 	// The record names the key by ID and prefix, never the key.
 	s.audit(ctx, v, v.TenantID, "api_key.created", "", "", map[string]any{"api_key_id": k.ID, "prefix": k.Prefix,
-		"name": k.Name, "projects": names, "scope": k.Scope})
+		"name": k.Name, "projects": names, "scope": k.Scope, "rate": k.Rate})
 	return plain, k, nil
 }
 

@@ -3,12 +3,14 @@ package adminweb
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/brokerhq/broker/internal/admin"
+	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/web"
 )
@@ -28,6 +30,7 @@ type keyForm struct {
 	Name       string
 	ProjectIDs []string
 	Admin      bool
+	Rate       string // as typed; empty: the server's default
 }
 
 type keyRow struct {
@@ -40,6 +43,7 @@ type keyRow struct {
 	Revoked    When
 	Tokens     int64
 	RevokeHref string
+	Limit      string
 }
 
 // createdView is admin_api_key_created.html's data: the key, shown once.
@@ -114,7 +118,8 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := keyForm{Name: strings.TrimSpace(r.PostForm.Get("name")), ProjectIDs: r.PostForm["projects"],
-		Admin: r.PostForm.Get("admin") == "on"}
+		Admin: r.PostForm.Get("admin") == "on", Rate: strings.TrimSpace(r.PostForm.Get("rate"))}
+	rate, rateOK := parseRate(f.Rate)
 	if !v.TenantAdmin() || v.Kind != admin.KindUser {
 		h.fail(w, r, &admin.Error{Code: admin.CodeForbidden, Message: "API keys are managed by the tenant's administrators."})
 		return
@@ -123,7 +128,13 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 		h.renderKeys(w, r, reauthStatus(f.Form), f)
 		return
 	}
-	plain, k, err := h.Service.CreateKey(r.Context(), v, admin.NewKey{Name: f.Name, ProjectIDs: f.ProjectIDs, Admin: f.Admin})
+	if !rateOK {
+		f.Check(false, "rate", "Give a rate in requests a second, e.g. 50, or leave it empty for the server's default.")
+		h.renderKeys(w, r, http.StatusUnprocessableEntity, f)
+		return
+	}
+	plain, k, err := h.Service.CreateKey(r.Context(), v, admin.NewKey{Name: f.Name, ProjectIDs: f.ProjectIDs, Admin: f.Admin,
+		Rate: rate})
 	if e, ok := admin.AsError(err); ok && e.Code == admin.CodeInvalid {
 		f.Check(false, e.Field, e.Message)
 		h.renderKeys(w, r, http.StatusUnprocessableEntity, f)
@@ -185,7 +196,19 @@ func keyRowOf(k store.APIKey, list admin.KeyList, names map[string]string, now t
 	}
 	return keyRow{APIKey: k, Projects: projectNames(k.ProjectIDs, names), Scope: scopeLabel(k.Scope),
 		Created: when(k.CreatedAt, now), LastUsed: when(last, now), Revoked: whenPtr(k.RevokedAt, now),
-		Tokens: u.Tokens, RevokeHref: "/api-keys/" + k.ID + "/revoke"}
+		Tokens: u.Tokens, RevokeHref: "/api-keys/" + k.ID + "/revoke", Limit: apikeys.DescribeLimit(k.Rate, k.Burst)}
+}
+
+// parseRate reads the form's optional rate limit: empty is the default.
+func parseRate(v string) (*float64, bool) {
+	if v == "" {
+		return nil, true
+	}
+	n, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
+	if err != nil {
+		return nil, false
+	}
+	return &n, true
 }
 
 func (h *Handler) confirmRevoke(w http.ResponseWriter, r *http.Request) {

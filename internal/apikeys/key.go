@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/brokerhq/broker/internal/store"
@@ -72,6 +73,41 @@ type NewKey struct {
 	Admin      bool     // the admin API too, not only token fetches
 	Operator   bool     // a platform operator's key: no tenant, the admin API across tenants
 	CreatedBy  string   // user ID, "" for the CLI
+	// Rate and Burst are the key's own rate limit; nil: the server's
+	// default (BROKER_API_KEY_RATE, BROKER_API_KEY_BURST).
+	Rate  *float64
+	Burst *int
+}
+
+// MaxRate and MaxBurst bound a key's own limit (and the server's default):
+// past a million a second the limit means nothing on one replica.
+const (
+	MaxRate  = 1_000_000
+	MaxBurst = 1_000_000
+)
+
+// ErrLimit is a per-key rate or burst out of range.
+var ErrLimit = errors.New("apikeys: rate must be more than 0 and at most 1000000 requests per second, burst from 1 to 1000000")
+
+// DescribeLimit says a key's own limit in words, for the CLI and pages.
+func DescribeLimit(rate *float64, burst *int) string {
+	switch {
+	case rate == nil && burst == nil:
+		return "the server's default"
+	case burst == nil:
+		return strconv.FormatFloat(*rate, 'f', -1, 64) + "/s"
+	case rate == nil:
+		return "the server's default rate, burst " + strconv.Itoa(*burst)
+	}
+	return strconv.FormatFloat(*rate, 'f', -1, 64) + "/s, burst " + strconv.Itoa(*burst)
+}
+
+// CheckLimit validates a key's own rate limit; nil values mean the default.
+func CheckLimit(rate *float64, burst *int) error {
+	if rate != nil && !(*rate > 0 && *rate <= MaxRate) || burst != nil && (*burst < 1 || *burst > MaxBurst) {
+		return ErrLimit
+	}
+	return nil
 }
 
 // Create stores a new key's hash and returns the key itself, which is shown
@@ -92,6 +128,9 @@ func Create(ctx context.Context, st *store.Store, n NewKey) (plaintext string, k
 	case n.Admin:
 		scope = ScopeAdmin
 	}
+	if err := CheckLimit(n.Rate, n.Burst); err != nil {
+		return "", k, err
+	}
 	var projects []string
 	if len(n.ProjectIDs) > 0 {
 		projects = n.ProjectIDs
@@ -102,7 +141,7 @@ func Create(ctx context.Context, st *store.Store, n NewKey) (plaintext string, k
 		var hash [32]byte
 		plaintext, prefix, hash = Generate()
 		k, err = st.CreateAPIKey(ctx, store.APIKey{TenantID: n.TenantID, Name: name, Prefix: prefix, SecretHash: hash[:],
-			ProjectIDs: projects, Scope: scope, CreatedBy: n.CreatedBy})
+			ProjectIDs: projects, Scope: scope, CreatedBy: n.CreatedBy, Rate: n.Rate, Burst: n.Burst})
 		if !errors.Is(err, store.ErrConflict) {
 			break
 		}

@@ -51,9 +51,20 @@ type Options struct {
 	RevocationPoll  time.Duration // default 2s: how soon a revocation elsewhere takes effect here
 	TouchInterval   time.Duration // default 30s: how often last_used_at is written
 	RecheckInterval time.Duration // default 5m: cached keys re-read in full (deleted tenants)
-	Rate            float64       // requests per second per key; 0 = unlimited
-	Burst           int           // requests a key may send at once above Rate
+	// Rate is the default limit of a key without its own, in requests per
+	// second (BROKER_API_KEY_RATE; 0 = unlimited); Burst how many requests
+	// a key may send at once above it (BROKER_API_KEY_BURST).
+	Rate  float64
+	Burst int
 }
+
+// Defaults of BROKER_API_KEY_RATE and BROKER_API_KEY_BURST: well above what
+// one service asks of one replica, low enough that a runaway loop with one
+// key cannot take the replica from everyone else.
+const (
+	DefaultRate  = 2000
+	DefaultBurst = 200
+)
 
 // Verifier checks keys, caching verified ones in memory.
 type Verifier struct {
@@ -134,7 +145,7 @@ func (v *Verifier) lookup(ctx context.Context, prefix string, now time.Time) (*K
 			return nil, err
 		}
 		k := &Key{ID: row.ID, TenantID: row.TenantID, Name: row.Name, Prefix: row.Prefix, ProjectIDs: row.ProjectIDs,
-			Scope: row.Scope, limit: newLimiter(v.opts.Rate, v.opts.Burst)}
+			Scope: row.Scope, limit: v.limiterFor(row)}
 		copy(k.hash[:], row.SecretHash)
 		if row.LastUsedAt != nil {
 			k.flushed.Store(row.LastUsedAt.UnixNano())
@@ -151,6 +162,23 @@ func (v *Verifier) lookup(ctx context.Context, prefix string, now time.Time) (*K
 		return nil, err
 	}
 	return res.(*Key), nil
+}
+
+// limiterFor is the key's own limit where it has one, else the default.
+// A key with its own rate but no burst gets the default's burst, scaled to
+// stay the same fraction of a second of its rate.
+func (v *Verifier) limiterFor(row store.APIKey) limiter {
+	rate, burst := v.opts.Rate, v.opts.Burst
+	if row.Rate != nil {
+		rate = *row.Rate
+		if row.Burst == nil && v.opts.Rate > 0 {
+			burst = int(float64(v.opts.Burst) * rate / v.opts.Rate)
+		}
+	}
+	if row.Burst != nil {
+		burst = *row.Burst
+	}
+	return newLimiter(rate, burst)
 }
 
 // refuse remembers a prefix to refuse without a query. The set is bounded:

@@ -30,6 +30,14 @@ const (
 	// DefaultShutdownDelay is how long /readyz answers 503 before the
 	// listener stops, so load balancers take the replica out first.
 	DefaultShutdownDelay = 5 * time.Second
+	// DefaultAPIKeyRate and DefaultAPIKeyBurst: a key may fetch 2,000
+	// tokens a second from one replica, 200 at once above that.
+	DefaultAPIKeyRate  = 2000
+	DefaultAPIKeyBurst = 200
+	// DefaultTokenCacheMax: connections whose tokens a replica keeps in
+	// memory; past it the least recently used are dropped (a fetch of one
+	// reads it again from Postgres).
+	DefaultTokenCacheMax = 200_000
 )
 
 // Config is the broker's configuration.
@@ -40,6 +48,14 @@ type Config struct {
 	DatabaseMaxConns      int           // BROKER_DATABASE_MAX_CONNS
 	RefreshMaxInFlight    int           // BROKER_REFRESH_MAX_IN_FLIGHT
 	ShutdownDelay         time.Duration // BROKER_SHUTDOWN_DELAY
+	// APIKeyRate and APIKeyBurst are the per-key rate limit of keys that
+	// have none of their own (BROKER_API_KEY_RATE, 0 = unlimited;
+	// BROKER_API_KEY_BURST). Per replica: see README, "Rate limits".
+	APIKeyRate  float64
+	APIKeyBurst int
+	// TokenCacheMax bounds the connections whose tokens a replica keeps in
+	// memory (BROKER_TOKEN_CACHE_MAX).
+	TokenCacheMax int
 	ListenAddr            string
 	MetricsAddr           string // BROKER_METRICS_ADDR: /metrics on this listener only
 	MetricsToken          string // BROKER_METRICS_TOKEN: /metrics asks for it as a bearer token
@@ -102,6 +118,9 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 	}
 	c.DatabaseMaxConns = intVar(getenv, "BROKER_DATABASE_MAX_CONNS", DefaultDatabaseMaxConns, 2, 1000, &probs)
 	c.RefreshMaxInFlight = intVar(getenv, "BROKER_REFRESH_MAX_IN_FLIGHT", DefaultRefreshMaxInFlight, 1, 10000, &probs)
+	c.APIKeyRate = floatVar(getenv, "BROKER_API_KEY_RATE", DefaultAPIKeyRate, 0, 1_000_000, &probs)
+	c.APIKeyBurst = intVar(getenv, "BROKER_API_KEY_BURST", DefaultAPIKeyBurst, 1, 1_000_000, &probs)
+	c.TokenCacheMax = intVar(getenv, "BROKER_TOKEN_CACHE_MAX", DefaultTokenCacheMax, 100, 100_000_000, &probs)
 	c.ShutdownDelay = DefaultShutdownDelay
 	if v := getenv("BROKER_SHUTDOWN_DELAY"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -251,6 +270,20 @@ func intVar(getenv Getenv, name string, def, lo, hi int, probs *Problems) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
 		*probs = append(*probs, fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi))
+		return def
+	}
+	return n
+}
+
+// floatVar reads a number in [lo, hi], or def when unset.
+func floatVar(getenv Getenv, name string, def, lo, hi float64, probs *Problems) float64 {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(n >= lo && n <= hi) {
+		*probs = append(*probs, fmt.Sprintf("%s must be a number from %g to %g", name, lo, hi))
 		return def
 	}
 	return n

@@ -91,9 +91,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
 		scope = func(fn func(pgx.Tx) error) error { return s.acrossTenants(ctx, fn) }
 	}
 	err := scope(func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, project_ids, scope, created_by)
-			VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid) RETURNING `+apiKeyColumns,
-			k.TenantID, k.Name, k.Prefix, k.SecretHash, k.ProjectIDs, k.Scope, k.CreatedBy)
+		rows, err := tx.Query(ctx, `INSERT INTO api_keys (tenant_id, name, prefix, secret_hash, project_ids, scope, created_by,
+			rate_limit, rate_burst)
+			VALUES (NULLIF($1, '')::uuid, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid, $8, $9) RETURNING `+apiKeyColumns,
+			k.TenantID, k.Name, k.Prefix, k.SecretHash, k.ProjectIDs, k.Scope, k.CreatedBy, k.Rate, k.Burst)
 		if err != nil {
 			return err
 		}

@@ -20,13 +20,18 @@ type APIKey struct {
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
+	// Rate and Burst are the key's own rate limit (requests per second, and
+	// how many may come at once above it); nil: the server's default
+	// (BROKER_API_KEY_RATE, BROKER_API_KEY_BURST).
+	Rate  *float64
+	Burst *int
 }
 
-const apiKeyColumns = `id, coalesce(tenant_id::text, ''), name, prefix, secret_hash, project_ids::text[], scope, coalesce(created_by::text, ''), created_at, revoked_at, last_used_at`
+const apiKeyColumns = `id, coalesce(tenant_id::text, ''), name, prefix, secret_hash, project_ids::text[], scope, coalesce(created_by::text, ''), created_at, revoked_at, last_used_at, rate_limit, rate_burst`
 
 func scanAPIKey(r pgx.CollectableRow) (APIKey, error) {
 	var k APIKey
-	return k, r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.SecretHash, &k.ProjectIDs, &k.Scope, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
+	return k, r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.SecretHash, &k.ProjectIDs, &k.Scope, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt, &k.Rate, &k.Burst)
 }
 
 // ListAPIKeys lists a tenant's keys, newest first.
