@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/broker
 
-.PHONY: test lint build run bench bench-faults pg-ready fuzz
+.PHONY: test lint build run bench bench-faults bench-scale pg-ready fuzz
 
 test: pg-ready
 	$(GO) test -race -count=1 ./...
@@ -28,7 +28,12 @@ build:
 run: build
 	./$(BIN) demo
 
+# bench: warm token fetches as deployed (the real binary in its own
+# process, wrk or a Go load generator in another, beside a bare net/http
+# ceiling), then the in-process token benchmark (for profiling: cache
+# misses, refresh storms) and the Graph proxy. A few minutes in all.
 bench: pg-ready
+	$(GO) run ./bench/deployedbench
 	$(GO) run ./bench/tokenbench
 	$(GO) run ./bench/proxybench
 

@@ -55,3 +55,6 @@ func Redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// Connect opens one plain connection, for a version query or a seeding COPY.
+func Connect(ctx context.Context, url string) (*pgx.Conn, error) { return pgx.Connect(ctx, url) }

@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +82,7 @@ func setUp(ctx context.Context) (w *world, err error) {
 	}
 	simAddr, brokerAddr := freeAddr(), freeAddr()
 	w.simURL, w.brokerURL = "http://"+simAddr, "http://"+brokerAddr
-	if err := w.start(ctx, bin, nil, "simulate-microsoft", "--addr", simAddr); err != nil {
+	if err := w.start(ctx, bin, nil, "simulate-microsoft", "--addr", simAddr, "--msa-addr", "", "--idp-addr", ""); err != nil {
 		return nil, err
 	}
 	if err := waitFor(ctx, w.simURL+"/common/v2.0/.well-known/openid-configuration"); err != nil {
@@ -159,7 +155,7 @@ func (w *world) seed(ctx context.Context, dbURL string) error {
 	p := &oauth.Microsoft{LoginBase: w.simURL, GraphBase: w.simURL, ClientID: mssim.DemoWebClientID,
 		ClientSecret: mssim.DemoWebClientSecret, RedirectURL: mssim.DemoRedirectURI, HTTPClient: oauth.NewHTTPClient()}
 	for _, upn := range mailboxes {
-		tok, err := signIn(ctx, p, upn)
+		tok, err := benchkit.SignIn(ctx, p, upn)
 		if err != nil {
 			return err
 		}
@@ -179,27 +175,6 @@ func (w *world) seed(ctx context.Context, dbURL string) error {
 		w.conns = append(w.conns, conn.ID)
 	}
 	return nil
-}
-
-// signIn signs upn in through the simulated pages over HTTP, as a browser
-// would, and redeems the code.
-func signIn(ctx context.Context, p *oauth.Microsoft, upn string) (*oauth.Token, error) {
-	var v [32]byte
-	rand.Read(v[:])
-	verifier := base64.RawURLEncoding.EncodeToString(v[:])
-	sum := sha256.Sum256([]byte(verifier))
-	u := p.AuthorizeURL(oauth.AuthorizeRequest{Authority: "common", State: "s", Nonce: "n",
-		CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]),
-		Scopes:        append([]string{"openid", "profile"}, mssim.OutlookScopes...)})
-	back, err := mssim.SignIn(ctx, p.HTTPClient, u, upn, mssim.SignInOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("sign in %s: %w", upn, err)
-	}
-	q, _ := url.ParseQuery(back.RawQuery)
-	if q.Get("code") == "" {
-		return nil, fmt.Errorf("sign in %s: %s", upn, q.Get("error_description"))
-	}
-	return p.Exchange(ctx, "common", q.Get("code"), verifier)
 }
 
 // database creates a fresh, migrated database and returns a drop function.

@@ -88,7 +88,8 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	for _, in := range w.instances {
 		defer in.close()
 	}
-	fmt.Fprintf(out, "# Token endpoint benchmark\n\n%s\n", machine(ctx, dbURL))
+	fmt.Fprintf(out, "# Token endpoint benchmark, in process (for profiling)\n\n%s\n", machine(ctx, dbURL))
+	fmt.Fprintf(out, "The broker here is wired in this process with its rate limit far above the load; the figure as deployed is `bench/deployedbench`'s.\n\n")
 	fmt.Fprintf(out, "Load: Go closed-loop client, %d keep-alive connections on loopback, %s per phase; broker and client share the machine.\n\n",
 		c.conns, c.duration)
 	if err := warmVersusCeiling(ctx, c, w, out); err != nil {

@@ -42,12 +42,12 @@ const (
 
 // Config is the broker's configuration.
 type Config struct {
-	DatabaseURL           string
-	MigrateDatabaseURL    string        // BROKER_MIGRATE_DATABASE_URL: the tables' owner; empty: DatabaseURL
-	SystemDatabaseURL     string        // BROKER_SYSTEM_DATABASE_URL: a broker_system login; empty: DatabaseURL's
-	DatabaseMaxConns      int           // BROKER_DATABASE_MAX_CONNS
-	RefreshMaxInFlight    int           // BROKER_REFRESH_MAX_IN_FLIGHT
-	ShutdownDelay         time.Duration // BROKER_SHUTDOWN_DELAY
+	DatabaseURL        string
+	MigrateDatabaseURL string        // BROKER_MIGRATE_DATABASE_URL: the tables' owner; empty: DatabaseURL
+	SystemDatabaseURL  string        // BROKER_SYSTEM_DATABASE_URL: a broker_system login; empty: DatabaseURL's
+	DatabaseMaxConns   int           // BROKER_DATABASE_MAX_CONNS
+	RefreshMaxInFlight int           // BROKER_REFRESH_MAX_IN_FLIGHT
+	ShutdownDelay      time.Duration // BROKER_SHUTDOWN_DELAY
 	// APIKeyRate and APIKeyBurst are the per-key rate limit of keys that
 	// have none of their own (BROKER_API_KEY_RATE, 0 = unlimited;
 	// BROKER_API_KEY_BURST). Per replica: see README, "Rate limits".
@@ -55,7 +55,7 @@ type Config struct {
 	APIKeyBurst int
 	// TokenCacheMax bounds the connections whose tokens a replica keeps in
 	// memory (BROKER_TOKEN_CACHE_MAX).
-	TokenCacheMax int
+	TokenCacheMax         int
 	ListenAddr            string
 	MetricsAddr           string // BROKER_METRICS_ADDR: /metrics on this listener only
 	MetricsToken          string // BROKER_METRICS_TOKEN: /metrics asks for it as a bearer token
