@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/brokerhq/broker/internal/secrets"
@@ -460,61 +461,61 @@ func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
 	return out, mapErr("list tenants", err)
 }
 
-// Keep-alive: the next due connection of any tenant.
+// Keep-alive: the next due connections of any tenant.
 
-// ClaimDueConnection takes one connection the policy says is due, on any
-// tenant, skipping rows another transaction holds (FOR UPDATE SKIP LOCKED)
-// or whose refresh is leased, runs fn on it and applies its write or takes
-// the lease. It returns the claim, and whether it found a connection.
-// Across tenants: the keep-alive worker claims the next due connection,
-// whichever tenant it belongs to.
-func (s *Store) ClaimDueConnection(ctx context.Context, p DuePolicy, lease Lease, fn DueFunc) (Claim, bool, error) {
-	var out Claim
-	found := false
+// ClaimDueConnections takes up to n connections the policy says are due, on
+// any tenant, in one statement: rows another transaction holds are skipped
+// (FOR UPDATE SKIP LOCKED), and so are leased ones. fn runs on each; the
+// rows to refresh get a lease each (one UPDATE for all of them, a fresh
+// holder per row in Claim.Holder), the others have fn's write applied. The
+// candidates come from indexes matching each half of the due condition
+// (keepalive_sql.go), so a claim costs the same at a million rows as at ten.
+// Across tenants: the keep-alive worker claims the next due connections,
+// whichever tenants they belong to.
+func (s *Store) ClaimDueConnections(ctx context.Context, p DuePolicy, n int, lease Lease, fn DueFunc) ([]Claim, error) {
+	var out []Claim
 	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		var id string
-		err := tx.QueryRow(ctx, `SELECT id::text FROM connections
-			WHERE status IN ('active', 'secret_expiring')
-			  AND (refresh_not_before IS NULL OR refresh_not_before <= $1)
-			  AND (refresh_lease_until IS NULL OR refresh_lease_until <= clock_timestamp())
-			  AND ((last_used_at >= $1 - $2 * interval '1 second' AND access_token_expires_at < $1 + $3 * interval '1 second')
-			    OR (auth_type = 'authorization_code' AND refresh_token_enc IS NOT NULL
-			        AND coalesce(last_refresh_at, created_at) < $1 - $4 * interval '1 second')
-			    OR (auth_type = 'client_credentials' AND status = 'active'
-			        AND client_secret_expires_at < $1 + $5 * interval '1 second'))
-			  AND NOT (id = ANY($6::uuid[]))
-			ORDER BY access_token_expires_at NULLS LAST
-			LIMIT 1 FOR UPDATE SKIP LOCKED`,
-			p.Now, p.UsedWithin.Seconds(), p.ExpiresWithin.Seconds(), p.IdleAfter.Seconds(), p.SecretWarning.Seconds(),
-			nonNil(p.Skip)).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
+		out = out[:0]
+		rows, err := tx.Query(ctx, claimDueSQL, p.Now, p.UsedWithin.Seconds(), p.ExpiresWithin.Seconds(),
+			p.IdleAfter.Seconds(), p.SecretWarning.Seconds(), nonNil(p.Skip), n, inUseSlack.Seconds())
 		if err != nil {
 			return err
 		}
-		found = true
-		c, cr, st, err := s.readForRefresh(ctx, tx, id)
+		claims, err := s.scanDue(rows)
 		if err != nil {
 			return err
 		}
-		out = Claim{Conn: c, Creds: cr, State: st}
-		w, refresh, err := fn(c, cr, st)
-		switch {
-		case err != nil:
-			return err
-		case refresh:
-			_, err = tx.Exec(ctx, `UPDATE connections SET refresh_lease_holder = $2,
-				refresh_lease_until = clock_timestamp() + $3 * interval '1 millisecond' WHERE id = $1`,
-				id, lease.Holder, lease.Length.Milliseconds())
-			out.Held = err == nil
-			return err
-		case w != nil:
-			out.Conn, err = s.applyTokenWrite(ctx, tx, c, *w, false)
+		var leased, holders []string
+		for i := range claims {
+			c := &claims[i]
+			w, refresh, err := fn(c.Conn, c.Creds, c.State)
+			switch {
+			case err != nil:
+				return err
+			case refresh:
+				c.Held, c.Holder = true, uuid.NewString()
+				leased, holders = append(leased, c.Conn.ID), append(holders, c.Holder)
+			case w != nil:
+				if c.Conn, err = s.applyTokenWrite(ctx, tx, c.Conn, *w, false); err != nil {
+					return err
+				}
+			}
 		}
-		return err
+		if len(leased) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE connections c SET refresh_lease_holder = v.holder,
+				refresh_lease_until = clock_timestamp() + $3 * interval '1 millisecond'
+				FROM unnest($1::uuid[], $2::uuid[]) AS v(id, holder) WHERE c.id = v.id`,
+				leased, holders, lease.Length.Milliseconds()); err != nil {
+				return err
+			}
+		}
+		out = claims
+		return nil
 	})
-	return out, found, refreshErr("claim due connection", err)
+	if err != nil {
+		return nil, refreshErr("claim due connections", err)
+	}
+	return out, nil
 }
 
 // Token usage: one flush, every tenant.

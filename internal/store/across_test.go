@@ -14,7 +14,7 @@ import (
 // one here is the visible, reviewed step a new cross-tenant query takes;
 // each says why on its "Across tenants:" line in across.go.
 var crossTenantQueries = []string{
-	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AddTokenUsage", "AppendAudit", "ClaimDueConnection",
+	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AddTokenUsage", "AppendAudit", "ClaimDueConnections",
 	"ConnectionStamps", "ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator",
 	"CreateSession", "CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
 	"ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate", "RevokedAPIKeysSince", "RotateBatch",

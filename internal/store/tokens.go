@@ -44,10 +44,11 @@ type ClaimFunc func(Connection, Credentials, RefreshState) bool
 
 // Claim is what ClaimRefresh found and whether the caller now holds the lease.
 type Claim struct {
-	Conn  Connection
-	Creds Credentials
-	State RefreshState
-	Held  bool
+	Conn   Connection
+	Creds  Credentials
+	State  RefreshState
+	Held   bool
+	Holder string // the lease's holder, when a batch claim took it
 }
 
 // ClaimRefresh reads one connection of the tenant with its decrypted

@@ -2,11 +2,8 @@ package tokens
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/brokerhq/broker/internal/store"
 )
@@ -14,7 +11,7 @@ import (
 // KeepAliveOptions tune the keep-alive worker; zero values take the defaults.
 type KeepAliveOptions struct {
 	Interval    time.Duration // between scans (default 30s)
-	Concurrency int           // connections refreshed at once per replica (default 2)
+	Concurrency int           // connections refreshed at once per replica (default 16, at most half of MaxRefreshes)
 	// UsedWithin is "in active use" (default 1h); those get their token
 	// refreshed when it expires within ExpiresWithin (default 10m).
 	UsedWithin, ExpiresWithin time.Duration
@@ -48,8 +45,10 @@ func (s *Service) KeepAlive(opts KeepAliveOptions) *KeepAlive {
 	def(&opts.ExpiresWithin, 10*time.Minute)
 	def(&opts.IdleAfter, 14*24*time.Hour)
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 2
+		opts.Concurrency = 16
 	}
+	// At most half the slots to Microsoft: callers' refreshes need the rest.
+	opts.Concurrency = max(min(opts.Concurrency, s.opts.MaxRefreshes/2), 1)
 	if opts.Store == nil {
 		opts.Store = s.st
 	}
@@ -73,85 +72,108 @@ func (k *KeepAlive) Run(ctx context.Context) error {
 }
 
 // RunOnce takes due connections until none is left and reports how many it
-// handled. Each is taken at most once per scan: one whose refresh failed
-// transiently (its Retry-After may be a second) waits for the next scan
-// rather than being retried in a tight loop.
+// handled. A producer claims them in batches (one query for up to
+// Concurrency rows) while Concurrency workers refresh them, so claims cost
+// a fraction of a query per refresh and refreshes overlap Microsoft's
+// latency. Each row is taken at most once per scan: one whose refresh
+// failed transiently (its Retry-After may be a second) waits for the next
+// scan rather than being retried in a tight loop.
 func (k *KeepAlive) RunOnce(ctx context.Context) (int, error) {
-	var (
-		mu    sync.Mutex
-		done  []string
-		first error
-		wg    sync.WaitGroup
-	)
+	s := k.s
+	work := make(chan store.Claim, k.opts.Concurrency)
+	var wg sync.WaitGroup
 	for range k.opts.Concurrency {
 		wg.Go(func() {
-			for ctx.Err() == nil {
-				mu.Lock()
-				skip := slices.Clone(done)
-				mu.Unlock()
-				id, err := k.one(ctx, skip)
-				mu.Lock()
-				if id != "" {
-					done = append(done, id)
-				}
-				if err != nil && first == nil {
-					first = err
-				}
-				stop := id == "" || err != nil || len(done) >= maxPerScan
-				mu.Unlock()
-				if stop {
-					return
-				}
+			for claim := range work {
+				k.refresh(ctx, claim)
 			}
 		})
 	}
+	var done []string
+	var err error
+	for ctx.Err() == nil && len(done) < maxPerScan {
+		now := s.now()
+		policy := store.DuePolicy{Now: now, UsedWithin: k.opts.UsedWithin, ExpiresWithin: k.opts.ExpiresWithin,
+			IdleAfter: k.opts.IdleAfter, SecretWarning: SecretWarning, Skip: done}
+		var claims []store.Claim
+		claims, err = k.opts.Store.ClaimDueConnections(ctx, policy, min(k.opts.Concurrency, maxPerScan-len(done)),
+			store.Lease{Length: s.opts.Lease}, k.decide(now))
+		if err != nil || len(claims) == 0 {
+			break
+		}
+		for _, c := range claims {
+			done = append(done, c.Conn.ID)
+			if !c.Held {
+				// Its write is made: this replica's memory learns it at
+				// once, the others when their poll sees the new version.
+				s.Invalidate(c.Conn.ID)
+				continue
+			}
+			work <- c
+		}
+	}
+	close(work)
 	wg.Wait()
-	return len(done), first
+	return len(done), err
 }
 
 // maxPerScan bounds one scan; the rest waits for the next.
-const maxPerScan = 1000
+const maxPerScan = 5000
 
-// one claims one due connection and refreshes it (or flags its secret). It
-// returns the connection's ID, or "" when none was due.
-func (k *KeepAlive) one(ctx context.Context, skip []string) (string, error) {
+// decide is the claim's callback: refresh (take the lease) when the token
+// is due, else flag an expiring client secret, else look again later.
+func (k *KeepAlive) decide(now time.Time) store.DueFunc {
 	s := k.s
-	now := s.now()
-	policy := store.DuePolicy{Now: now, UsedWithin: k.opts.UsedWithin, ExpiresWithin: k.opts.ExpiresWithin,
-		IdleAfter: k.opts.IdleAfter, SecretWarning: SecretWarning, Skip: skip}
-	if !s.takeSlot() {
-		return "", nil // this replica refreshes as much as it allows: the next scan
+	return func(row store.Connection, _ store.Credentials, st store.RefreshState) (*store.TokenWrite, bool, error) {
+		if k.tokenDue(&row, now) && statusError(&row) == nil {
+			return nil, true, nil // leased: refreshed by a worker, after this transaction
+		}
+		if ev := s.secretWarning(&row, now); ev != nil {
+			return &store.TokenWrite{Update: &store.ConnectionUpdate{Status: ev}}, false, nil
+		}
+		// Nothing to write, yet the row was due: look again after a while.
+		nb := now.Add(k.opts.Interval)
+		return &store.TokenWrite{NotBefore: &nb}, false, nil
 	}
-	holder := uuid.NewString()
-	claim, found, err := k.opts.Store.ClaimDueConnection(ctx, policy, store.Lease{Holder: holder, Length: s.opts.Lease},
-		func(row store.Connection, _ store.Credentials, st store.RefreshState) (*store.TokenWrite, bool, error) {
-			if k.tokenDue(&row, now) && statusError(&row) == nil {
-				return nil, true, nil // leased: refreshed below, after this transaction
-			}
-			if ev := s.secretWarning(&row, now); ev != nil {
-				return &store.TokenWrite{Update: &store.ConnectionUpdate{Status: ev}}, false, nil
-			}
-			// Nothing to write, yet the row was due: look again after a while.
-			nb := now.Add(k.opts.Interval)
-			return &store.TokenWrite{NotBefore: &nb}, false, nil
-		})
-	if !claim.Held {
-		s.freeSlot()
+}
+
+// refresh runs one leased claim's refresh, as the token endpoint's flight
+// would, once a slot to Microsoft is free. The keep-alive waits for a slot
+// rather than taking the ones callers need: it runs at most half of them.
+func (k *KeepAlive) refresh(ctx context.Context, claim store.Claim) {
+	s := k.s
+	if !k.waitSlot(ctx) {
+		// No slot within a while: give the lease back, unchanged.
+		if _, err := s.st.FinishRefresh(context.WithoutCancel(ctx), claim.Conn.TenantID, claim.Conn.ID, claim.Holder,
+			store.TokenWrite{}); err != nil {
+			s.log.Info("tokens: keep-alive could not release a lease", "connection", claim.Conn.ID, "err", err)
+		}
+		return
 	}
-	if err != nil || !found {
-		return "", err
+	s.stats.flights.Add(1)
+	res := s.attempt(ctx, &claim, claim.Holder, plan{force: true, stale: claim.Creds.AccessToken}) // frees the slot
+	if res.err != nil {
+		s.log.Info("tokens: keep-alive refresh failed", "connection", claim.Conn.ID, "code", res.err.Code, "aadsts", res.err.AADSTS)
 	}
-	if claim.Held {
-		s.stats.flights.Add(1)
-		res := s.attempt(ctx, &claim, holder, plan{force: true, stale: claim.Creds.AccessToken}) // frees the slot
-		if res.err != nil {
-			s.log.Info("tokens: keep-alive refresh failed", "connection", claim.Conn.ID, "code", res.err.Code, "aadsts", res.err.AADSTS)
+	s.Invalidate(claim.Conn.ID)
+}
+
+// waitSlot takes a slot for a request to Microsoft, waiting up to a third
+// of the lease for one.
+func (k *KeepAlive) waitSlot(ctx context.Context) bool {
+	deadline := time.Now().Add(k.s.opts.Lease / 3)
+	for {
+		if k.s.takeSlot() {
+			return true
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	// This replica's memory learns the new token (or status) at once; the
-	// others when their poll sees the new version.
-	s.Invalidate(claim.Conn.ID)
-	return claim.Conn.ID, nil
 }
 
 // tokenDue is the token half of the claim's condition (the other half is
