@@ -6,18 +6,13 @@ ALTER TABLE api_keys
   ADD COLUMN rate_limit double precision CHECK (rate_limit IS NULL OR (rate_limit > 0 AND rate_limit <= 1000000)),
   ADD COLUMN rate_burst integer CHECK (rate_burst IS NULL OR (rate_burst >= 1 AND rate_burst <= 1000000));
 
--- Keep-alive claims by index (internal/store/keepalive.go): one index per
--- half of the due condition, each holding only the rows that half can
--- take, so a batch claim is a short range scan at a million rows.
-CREATE INDEX connections_due_token ON connections (access_token_expires_at)
-  WHERE status IN ('active', 'secret_expiring');
-CREATE INDEX connections_due_idle ON connections ((coalesce(last_refresh_at, created_at)))
-  WHERE status IN ('active', 'secret_expiring') AND auth_type = 'authorization_code' AND refresh_token_enc IS NOT NULL;
+-- Keep-alive claims by index (internal/store/keepalive.go): each half of the
+-- due condition is a range scan of an index holding only the rows it can
+-- take. Tokens and idle grants have theirs since 00002
+-- (connections_token_expiry, connections_last_refresh); this is the third.
 CREATE INDEX connections_due_secret ON connections (client_secret_expires_at)
   WHERE status = 'active' AND auth_type = 'client_credentials';
 
 -- +goose Down
 DROP INDEX connections_due_secret;
-DROP INDEX connections_due_idle;
-DROP INDEX connections_due_token;
 ALTER TABLE api_keys DROP COLUMN rate_burst, DROP COLUMN rate_limit;

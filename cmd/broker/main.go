@@ -54,6 +54,8 @@ Usage:
   broker keys generate                        print a fresh key ring entry
   broker keys rotate [--batch N]              re-encrypt every stored secret under the primary key
   broker simulate-microsoft [--addr A]        run the simulated Microsoft identity platform and Graph
+  broker dev seed --connections N [--tenants T] [--projects P]
+                                              fill a development database with N made-up connections (COPY)
 
 Configuration comes from BROKER_* environment variables; see README.md.
 `
@@ -95,10 +97,12 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return cmdKeysGenerate(s)
 	case cmd == "keys" && sub == "rotate":
 		return cmdKeysRotate(ctx, rest[1:], getenv, s)
+	case cmd == "dev" && sub == "seed":
+		return cmdDevSeed(ctx, rest[1:], getenv, s)
 	case cmd == "simulate-microsoft":
 		return cmdSimulate(ctx, rest, getenv, s)
 	}
-	if sub != "" && (cmd == "migrate" || cmd == "tenant" || cmd == "project" || cmd == "user" || cmd == "operator" || cmd == "keys" || cmd == "apikey") {
+	if sub != "" && (cmd == "migrate" || cmd == "tenant" || cmd == "project" || cmd == "user" || cmd == "operator" || cmd == "keys" || cmd == "apikey" || cmd == "dev") {
 		return fmt.Errorf("unknown subcommand %q %q; run `broker help`", cmd, sub)
 	}
 	return fmt.Errorf("unknown command %q; run `broker help`", cmd)

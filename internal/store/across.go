@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -516,6 +517,32 @@ func (s *Store) ClaimDueConnections(ctx context.Context, p DuePolicy, n int, lea
 		return nil, refreshErr("claim due connections", err)
 	}
 	return out, nil
+}
+
+// Seeding: many tenants' rows at once.
+
+// SeedConnections writes many connections with one COPY, their secrets
+// sealed as any write seals them, for `broker dev seed` and the scale
+// benchmark. It records no status history and no audit event.
+// Across tenants: the seeding tool fills many tenants' connections in one
+// COPY; each row names its tenant.
+func (s *Store) SeedConnections(ctx context.Context, rows []SeedConnection) error {
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		// COPY does not write through row-level security: it fills a
+		// temporary table, and one INSERT moves the rows, under the policy.
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE seed_connections (LIKE connections INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"seed_connections"}, seedColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			return s.seedValues(&rows[i]), nil
+		})); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO connections (`+strings.Join(seedColumns, ", ")+`)
+			SELECT `+strings.Join(seedColumns, ", ")+` FROM seed_connections`)
+		return err
+	})
+	return mapErr("seed connections", err)
 }
 
 // Token usage: one flush, every tenant.

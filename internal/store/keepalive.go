@@ -9,7 +9,7 @@ import (
 )
 
 // The due condition, split in its three halves so each is a range scan of
-// an index made for it (migration 00014):
+// an index made for it (migrations 00002 and 00014):
 //
 //   - in use and expiring: last_used_at within UsedWithin and the access
 //     token expiring within ExpiresWithin. The index is on the expiry;

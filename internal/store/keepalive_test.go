@@ -72,7 +72,7 @@ func TestKeepAliveClaimUsesTheDueIndexes(t *testing.T) {
 		plan = append(plan, line)
 	}
 	text := strings.Join(plan, "\n")
-	for _, index := range []string{"connections_due_token", "connections_due_idle", "connections_due_secret"} {
+	for _, index := range []string{"connections_token_expiry", "connections_last_refresh", "connections_due_secret"} {
 		if !strings.Contains(text, index) {
 			t.Errorf("the claim does not use %s", index)
 		}
