@@ -121,7 +121,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
 	a.Health = apphealth.New(apphealth.Options{Now: o.Now, SecretExpiresAt: cfg.MicrosoftSecretExpiresAt})
 	a.Guarded = &apphealth.Guard{Provider: a.Provider, Monitor: a.Health}
-	a.Tokens = tokens.New(st, a.Guarded, tokens.Options{Now: o.Now, Logger: o.Logger, MaxRefreshes: cfg.RefreshMaxInFlight})
+	a.Tokens = tokens.New(st, a.Guarded, tokens.Options{Now: o.Now, Logger: o.Logger, MaxRefreshes: cfg.RefreshMaxInFlight,
+		CacheMax: cfg.TokenCacheMax})
 	a.Keys = apikeys.NewVerifier(st, apikeys.Options{Now: o.Now, Logger: o.Logger, Rate: cfg.APIKeyRate, Burst: cfg.APIKeyBurst})
 	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{

@@ -1,7 +1,9 @@
 package tokens
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 )
 
@@ -53,6 +55,9 @@ func (s *Service) poll(ctx context.Context) error {
 		cached[k.(string)] = e
 		return true
 	})
+	if len(cached) > s.opts.CacheMax {
+		s.shrink(cached)
+	}
 	ids := make([]string, 0, len(cached))
 	for id := range cached {
 		ids = append(ids, id)
@@ -76,6 +81,37 @@ func (s *Service) poll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// shrink drops the least recently used entries until a tenth under
+// CacheMax, so it does not run again at the next poll. An entry whose last
+// use is not written yet stays: dropping it would lose the use the
+// keep-alive worker goes by (the next touch writes it, a later poll drops it).
+func (s *Service) shrink(cached map[string]*entry) {
+	type aged struct {
+		id   string
+		e    *entry
+		used int64
+	}
+	all := make([]aged, 0, len(cached))
+	for id, e := range cached {
+		all = append(all, aged{id, e, max(e.lastUsed.Load(), e.mintedAt.UnixNano())})
+	}
+	slices.SortFunc(all, func(a, b aged) int { return cmp.Compare(a.used, b.used) })
+	drop := len(all) - s.opts.CacheMax*9/10
+	for _, a := range all {
+		if drop <= 0 {
+			break
+		}
+		if a.e.lastUsed.Load()-a.e.touched.Load() > int64(touchEvery) {
+			continue
+		}
+		if s.cache.CompareAndDelete(a.id, a.e) {
+			s.stats.evicted.Add(1)
+		}
+		delete(cached, a.id)
+		drop--
+	}
 }
 
 // touchEvery: last use is written when it moved by more than this; the

@@ -108,6 +108,10 @@ type Options struct {
 	// PollInterval is how often cached connections are checked against
 	// Postgres for changes made elsewhere (default 1s).
 	PollInterval time.Duration
+	// CacheMax bounds the connections kept in memory (default 200,000;
+	// BROKER_TOKEN_CACHE_MAX): each poll drops the least recently used
+	// past it, so memory stays bounded whatever the database holds.
+	CacheMax int
 	// TouchInterval is how often last use is written (default 1m).
 	TouchInterval time.Duration
 }
@@ -132,6 +136,9 @@ func (o *Options) defaults() {
 	def(&o.RefreshAhead, 10*time.Minute)
 	def(&o.ForceCooldown, 10*time.Second)
 	def(&o.PollInterval, time.Second)
+	if o.CacheMax <= 0 {
+		o.CacheMax = DefaultCacheMax
+	}
 	def(&o.TouchInterval, time.Minute)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 4
@@ -224,6 +231,10 @@ func check(e *entry, tenantID string, r Request) error {
 	return nil
 }
 
+// DefaultCacheMax is CacheMax's default: about 200 MB at most (an entry
+// costs well under 1 KiB; docs/benchmarks.md).
+const DefaultCacheMax = 200_000
+
 // Invalidate drops a connection from this replica's memory, e.g. when an
 // admin disables, deletes or reconnects it here. Other replicas notice the
 // change within PollInterval.
@@ -240,13 +251,14 @@ type Stats struct {
 	Refreshed int64 // new tokens stored
 	Claims    int64 // claim transactions (a flight's first, its polls for another holder, its retries)
 	Shed      int64 // flights answered at once because MaxRefreshes were in flight
+	Evicted   int64 // entries dropped to keep the cache under CacheMax
 }
 
-type counters struct{ loads, flights, upstream, refreshed, claims, shed atomic.Int64 }
+type counters struct{ loads, flights, upstream, refreshed, claims, shed, evicted atomic.Int64 }
 
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
 	return Stats{Loads: s.stats.loads.Load(), Flights: s.stats.flights.Load(),
 		Upstream: s.stats.upstream.Load(), Refreshed: s.stats.refreshed.Load(),
-		Claims: s.stats.claims.Load(), Shed: s.stats.shed.Load()}
+		Claims: s.stats.claims.Load(), Shed: s.stats.shed.Load(), Evicted: s.stats.evicted.Load()}
 }

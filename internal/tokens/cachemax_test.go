@@ -1,0 +1,57 @@
+package tokens_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/brokerhq/broker/internal/tokens"
+	"github.com/brokerhq/broker/internal/tokens/tokenstest"
+)
+
+// Past CacheMax, a poll drops the least recently used connections (once
+// their last use is written) and keeps the recent ones warm.
+func TestCacheStaysUnderItsBound(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 30 {
+		ids = append(ids, e.conn(t, tokenstest.Conn{Name: fmt.Sprintf("mailbox-%d", i)}).ID)
+	}
+	svc := e.replica(t, tokens.Options{CacheMax: 20})
+	for _, id := range ids {
+		if _, err := svc.Token(ctx, e.tenant.ID, id, tokens.Request{}); err != nil {
+			t.Fatal(err)
+		}
+		e.ms.Sim.Advance(time.Second)
+	}
+	if n := svc.Cached(); n != 30 {
+		t.Fatalf("%d cached before the poll, want 30", n)
+	}
+	if err := svc.PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := svc.Cached(); n != 30 {
+		t.Fatalf("%d cached: entries whose last use is not written yet were dropped", n)
+	}
+	svc.TouchOnce(ctx)
+	if err := svc.PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, s := svc.Cached(), svc.Stats(); n != 18 || s.Evicted != 12 {
+		t.Fatalf("%d cached, %d evicted; want 18 (nine tenths of 20) and 12", n, s.Evicted)
+	}
+	loads := svc.Stats().Loads
+	for _, id := range ids[12:] { // the most recent stay warm
+		if _, err := svc.Token(ctx, e.tenant.ID, id, tokens.Request{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := svc.Stats().Loads; got != loads {
+		t.Fatalf("%d loads for connections that should be warm", got-loads)
+	}
+	if _, err := svc.Token(ctx, e.tenant.ID, ids[0], tokens.Request{}); err != nil || svc.Stats().Loads != loads+1 {
+		t.Fatalf("the oldest was not read again: %v", err)
+	}
+}
