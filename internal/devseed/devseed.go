@@ -34,6 +34,7 @@ type Options struct {
 	// NotFetchable). Microsoft keeps a refresh token valid after using it,
 	// so one real token may serve many rows in a benchmark.
 	RefreshToken string
+	Scopes       []string  // requested and granted (default Mail.Read and Mail.Send)
 	Batch        int       // rows per COPY (default 10,000)
 	Progress     io.Writer // a line per 100,000 rows; nil: quiet
 }
@@ -53,6 +54,9 @@ func Seed(ctx context.Context, st *store.Store, o Options) (Result, error) {
 	o.Batch = orInt(o.Batch, 10_000)
 	if o.Now.IsZero() {
 		o.Now = time.Now()
+	}
+	if o.Scopes == nil {
+		o.Scopes = []string{"offline_access", "https://graph.microsoft.com/Mail.Read", "https://graph.microsoft.com/Mail.Send"}
 	}
 	if o.RefreshToken == "" {
 		o.RefreshToken = NotFetchable
@@ -144,7 +148,7 @@ func (g *gen) row(n int) store.SeedConnection {
 	r := store.SeedConnection{ID: uuid.NewString(), TenantID: t.ID, ProjectID: projects[g.rnd.IntN(len(projects))].ID,
 		Name: fmt.Sprintf("mailbox-%07d", n), AccountType: "common", AuthType: "authorization_code",
 		AccountUsername: fmt.Sprintf("user%07d@%s.example", n, t.Slug),
-		Scopes:          []string{"offline_access", "https://graph.microsoft.com/Mail.Read", "https://graph.microsoft.com/Mail.Send"},
+		Scopes:          g.o.Scopes,
 		CreatedAt:       now.Add(-time.Duration(g.rnd.Float64() * float64(400*24*time.Hour)))}
 	p := g.rnd.Float64()
 	for _, s := range statuses {
