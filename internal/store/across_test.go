@@ -18,7 +18,7 @@ var crossTenantQueries = []string{
 	"ConnectionStamps", "ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator",
 	"CreateSession", "CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
 	"ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate", "RevokedAPIKeysSince", "RotateBatch",
-	"SessionByHash", "SetRequireApproval", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
+	"SSOTenantOf", "SessionByHash", "SetRequireApproval", "SetRequireSSO", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
 	"inScope",
 }
 
