@@ -72,8 +72,9 @@ func (s *Service) AddRule(ctx context.Context, a Actor, f *RuleForm) (store.SSOR
 	case store.SSOClaimGroup:
 		if !oauth.IsGUID(f.Value) {
 			f.fail("value", "A group is named by its object ID, a GUID such as 0f3c6a4e-…; Microsoft sends IDs, not names, in the groups claim.")
+		} else {
+			f.Value = strings.ToLower(f.Value)
 		}
-		f.Value = strings.ToLower(f.Value)
 	case store.SSOClaimRole:
 		if f.Value == "" || len(f.Value) > 200 || strings.ContainsAny(f.Value, " \t\r\n") {
 			f.fail("value", "Enter the app role's value as defined on the app registration (no spaces, up to 200 characters).")
