@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"html"
+	"regexp"
 	"io"
 	"log/slog"
 	"net"
@@ -122,10 +124,12 @@ func (e *ssoEnv) passwordSignIn(t *testing.T, c *http.Client, email string) *htt
 // pages and brings the browser back to the broker's callback.
 func (e *ssoEnv) viaMicrosoft(t *testing.T, c *http.Client, start *http.Response, account string) *http.Response {
 	t.Helper()
-	loc := start.Header.Get("Location")
-	if start.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/oauth2/v2.0/authorize") {
-		t.Fatalf("start: %d to %q, want 303 to Microsoft", start.StatusCode, loc)
-	}
+	return e.viaMicrosoftURL(t, c, handoffURL(t, start), account)
+}
+
+// viaMicrosoftURL signs account in at loc, Microsoft's authorize URL.
+func (e *ssoEnv) viaMicrosoftURL(t *testing.T, c *http.Client, loc, account string) *http.Response {
+	t.Helper()
 	back, err := mssim.SignIn(context.Background(), c, loc, account, mssim.SignInOptions{})
 	if err != nil {
 		t.Fatalf("at Microsoft: %v", err)
@@ -152,6 +156,20 @@ func (e *ssoEnv) linkContoso(t *testing.T) *http.Client {
 		t.Fatalf("link: %d %s %s", r.StatusCode, r.Header.Get("Location"), body)
 	}
 	return c
+}
+
+var reContinue = regexp.MustCompile(`id="continue" href="([^"]+)"`)
+
+// handoffURL is where the broker's hand-off page sends the browser: a page
+// (not a redirect), so CSP form-action does not block Microsoft's hosts.
+func handoffURL(t *testing.T, r *http.Response) string {
+	t.Helper()
+	body := bodyOf(t, r)
+	m := reContinue.FindStringSubmatch(body)
+	if r.StatusCode != http.StatusOK || m == nil || !strings.Contains(m[1], "/oauth2/v2.0/authorize") {
+		t.Fatalf("start: %d, want the hand-off page to Microsoft: %s", r.StatusCode, body)
+	}
+	return html.UnescapeString(m[1])
 }
 
 func bodyOf(t *testing.T, r *http.Response) string {

@@ -187,7 +187,7 @@ func TestSSOReauthAsksMicrosoftAndChecksAuthTime(t *testing.T) {
 		t.Fatalf("after the window: %d to %q", r.StatusCode, loc)
 	}
 	start := e.do(t, c, "GET", r.Header.Get("Location"), nil)
-	au, err := url.Parse(start.Header.Get("Location"))
+	au, err := url.Parse(handoffURL(t, start))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestSSOReauthAsksMicrosoftAndChecksAuthTime(t *testing.T) {
 		!strings.Contains(au.Path, e.demo.Contoso.ID) {
 		t.Fatalf("re-authentication request %s", au)
 	}
-	back := e.viaMicrosoft(t, c, start, e.demo.Adele.UPN)
+	back := e.viaMicrosoftURL(t, c, au.String(), e.demo.Adele.UPN)
 	if back.StatusCode != http.StatusSeeOther || back.Header.Get("Location") != confirm {
 		t.Fatalf("back from Microsoft: %d to %q: %s", back.StatusCode, back.Header.Get("Location"), bodyOf(t, back))
 	}
@@ -209,7 +209,7 @@ func TestSSOReauthAsksMicrosoftAndChecksAuthTime(t *testing.T) {
 	// answers silently from its session (auth_time 16 minutes old).
 	e.clock.Advance(16 * time.Minute)
 	start = e.do(t, c, "GET", "/login/microsoft/reauth?next="+url.QueryEscape(confirm), nil)
-	au, _ = url.Parse(start.Header.Get("Location"))
+	au, _ = url.Parse(handoffURL(t, start))
 	q = au.Query()
 	q.Set("prompt", "none")
 	q.Del("max_age")

@@ -18,7 +18,7 @@ import (
 )
 
 // Pages are the templates the handler renders.
-var Pages = []string{"sso_settings.html", "sso_error.html"}
+var Pages = []string{"sso_settings.html", "sso_error.html", "signin_handoff.html"}
 
 // CallbackPath is the redirect URI to register on the app registration
 // (under BROKER_PUBLIC_URL), next to /oauth/callback.
@@ -60,15 +60,20 @@ func actor(r *http.Request) sso.Actor {
 	return sso.Actor{TenantID: v.TenantID, UserID: v.ID, Email: v.Email, Role: v.Role, SessionHash: v.Session.IDHash}
 }
 
-// begin stores the flow in this browser and sends it to Microsoft.
+// begin stores the flow in this browser and sends it on to Microsoft with
+// the hand-off page connections use: a form post's redirect chain is held
+// to CSP form-action 'self' until a page renders (internal/connweb,
+// handoff.go), and Microsoft redirects on by itself (federated IdPs).
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, f sso.Flow, url string) {
 	if err := h.ui.SetSealed(w, flowCookie, f, sso.FlowTTL); err != nil {
 		h.ui.Fail(w, r, err)
 		return
 	}
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	http.Redirect(w, r, url, http.StatusSeeOther)
+	h.ui.Render(w, r, http.StatusOK, "signin_handoff.html", web.Page{Title: "Continuing to Microsoft", Data: handoffView{URL: url}})
 }
+
+// handoffView is signin_handoff.html's data.
+type handoffView struct{ URL string }
 
 // startLogin is the "Sign in with Microsoft" button on /login.
 func (h *Handler) startLogin(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,83 @@
+package app_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/brokerhq/broker/internal/app"
+	"github.com/brokerhq/broker/internal/browsertest"
+)
+
+// In Chromium, under the broker's real CSP: an admin links Contoso by
+// signing in with Contoso's admin at (simulated) Microsoft; Adele then signs
+// in with "Sign in with Microsoft" on /login and lands signed in; Megan, of
+// an unlinked tenant, gets a page saying why. With BROKER_SCREENSHOTS set,
+// the login and settings pages are also written at 1366 and 390 px.
+func TestSSOInTheBrowser(t *testing.T) {
+	e := newSSOEnv(t)
+	b := browsertest.New(t, browsertest.Options{Width: 1366, Height: 900})
+	b.SignIn(e.base, app.DemoAdminEmail, app.DemoAdminPassword)
+	b.Do("open Single sign-on from the navigation", chromedp.Navigate(e.base+"/connections"),
+		chromedp.WaitVisible(chromedp.CSS(`nav a[href="/settings/sso"]`)), chromedp.Click(chromedp.CSS(`nav a[href="/settings/sso"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#link-tenant")))
+	if got := b.Text("#redirect-uri"); got != e.base+"/login/microsoft/callback" {
+		t.Fatalf("redirect URI shown: %q", got)
+	}
+	b.Do("link an Entra tenant", chromedp.Click(chromedp.CSS("#link-tenant")))
+	microsoft(b, e.demo.ContosoAdmin.UPN)
+	b.Do("back on the settings page", chromedp.WaitVisible(chromedp.CSS("#links")))
+	if got := b.Text("#links"); !strings.Contains(got, e.demo.Contoso.ID) || !strings.Contains(got, e.demo.ContosoAdmin.UPN) {
+		t.Fatalf("linked tenants: %q", got)
+	}
+	if got := b.Text(".flash"); !strings.Contains(got, "Linked") {
+		t.Fatalf("flash: %q", got)
+	}
+	b.Snap("linked")
+
+	b.Do("sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.CSS("#sso-signin")))
+	b.Do("Sign in with Microsoft", chromedp.Click(chromedp.CSS("#sso-signin")))
+	microsoft(b, e.demo.Adele.UPN)
+	b.Do("signed in", chromedp.WaitVisible(chromedp.CSS(".signout")))
+	if got := b.Text("body"); !strings.Contains(got, e.demo.Adele.UPN) {
+		t.Fatalf("signed in, but the page does not name Adele: %q", got)
+	}
+	b.Snap("signed-in")
+
+	b.Do("sign out again", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.CSS("#sso-signin")))
+	b.Do("Sign in with Microsoft as Megan", chromedp.Click(chromedp.CSS("#sso-signin")))
+	microsoft(b, e.demo.Megan.UPN)
+	b.Do("refused", chromedp.WaitVisible(chromedp.CSS("#sso-problem")))
+	if got := b.Text("#sso-problem"); !strings.Contains(got, "not set up for this broker") || !strings.Contains(got, e.demo.Megan.UPN) {
+		t.Fatalf("unlinked tenant's page: %q", got)
+	}
+	b.Snap("unlinked")
+
+	dir := os.Getenv("BROKER_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	for _, width := range []int{1366, 390} {
+		w := strconv.Itoa(width)
+		s := browsertest.New(t, browsertest.Options{Width: width, Height: 900})
+		s.Do("open /login", chromedp.Navigate(e.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#sso-signin")))
+		s.SaveScreenshot(filepath.Join(dir, "login-"+w+".png"))
+		s.SignIn(e.base, app.DemoAdminEmail, app.DemoAdminPassword)
+		s.Do("open the settings", chromedp.Navigate(e.base+"/settings/sso"), chromedp.WaitVisible(chromedp.CSS("#links")))
+		s.SaveScreenshot(filepath.Join(dir, "sso-settings-"+w+".png"))
+		s.Do("an invalid rule", chromedp.SendKeys(chromedp.CSS("#value"), "Sales team"), chromedp.Click(chromedp.CSS("#add-rule")),
+			chromedp.WaitVisible(chromedp.CSS("#value-error")))
+		s.SaveScreenshot(filepath.Join(dir, "sso-settings-invalid-"+w+".png"))
+	}
+}
+
+// microsoft signs account in on the simulation's pages and accepts consent.
+func microsoft(b *browsertest.Browser, account string) {
+	b.Do("Microsoft's sign-in page", chromedp.WaitVisible(chromedp.CSS("main[data-host] #login")))
+	b.Do("sign in as "+account, chromedp.SetValue(chromedp.CSS("#login"), account), chromedp.Click(chromedp.CSS("#next")))
+	b.Do("consent", chromedp.WaitVisible(chromedp.CSS("#accept")), chromedp.Click(chromedp.CSS("#accept")))
+}
