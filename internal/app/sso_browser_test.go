@@ -1,16 +1,19 @@
 package app_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/browsertest"
+	"github.com/brokerhq/broker/internal/store"
 )
 
 // In Chromium, under the broker's real CSP: an admin links Contoso by
@@ -20,7 +23,7 @@ import (
 // the login and settings pages are also written at 1366 and 390 px.
 func TestSSOInTheBrowser(t *testing.T) {
 	e := newSSOEnv(t)
-	b := browsertest.New(t, browsertest.Options{Width: 1366, Height: 900})
+	b := browsertest.New(t, browsertest.Options{Width: 1366, Height: 900, Timeout: 5 * time.Minute})
 	b.SignIn(e.base, app.DemoAdminEmail, app.DemoAdminPassword)
 	b.Do("open Single sign-on from the navigation", chromedp.Navigate(e.base+"/connections"),
 		chromedp.WaitVisible(chromedp.CSS(`nav a[href="/settings/sso"]`)), chromedp.Click(chromedp.CSS(`nav a[href="/settings/sso"]`)),
@@ -61,9 +64,17 @@ func TestSSOInTheBrowser(t *testing.T) {
 	if dir == "" {
 		return
 	}
+	projects, err := e.a.Store.ListProjects(context.Background(), e.seed.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.Store.AddSSORule(context.Background(), store.SSORule{TenantID: e.seed.TenantID, Claim: store.SSOClaimGroup,
+		Value: ssoGroup, Role: store.RoleAdmin, ProjectIDs: []string{projects[0].ID, projects[1].ID}}); err != nil {
+		t.Fatal(err)
+	}
 	for _, width := range []int{1366, 390} {
 		w := strconv.Itoa(width)
-		s := browsertest.New(t, browsertest.Options{Width: width, Height: 900})
+		s := browsertest.New(t, browsertest.Options{Width: width, Height: 900, Timeout: 5 * time.Minute})
 		s.Do("open /login", chromedp.Navigate(e.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#sso-signin")))
 		s.SaveScreenshot(filepath.Join(dir, "login-"+w+".png"))
 		s.SignIn(e.base, app.DemoAdminEmail, app.DemoAdminPassword)

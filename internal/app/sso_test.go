@@ -130,10 +130,19 @@ func TestSSOMatchesByTidAndOidNotEmail(t *testing.T) {
 		t.Fatal("the password account was tied to the Microsoft account by its address")
 	}
 	// Two accounts of the linked tenant are two users.
-	e.ssoSignIn(t, e.client(t), e.demo.Alex.UPN)
+	ac := e.client(t)
+	e.ssoSignIn(t, ac, e.demo.Alex.UPN)
 	alex, err := e.a.Store.UserBySSOIdentity(ctx, e.seed.TenantID, e.demo.Contoso.ID, e.demo.Alex.ObjectID)
 	if err != nil || alex.ID == other.ID {
 		t.Fatalf("alex: %v", err)
+	}
+	// An SSO session is a server-side session like any: it ends when idle.
+	if r := e.do(t, ac, "GET", "/connections", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("alex signed in: %d", r.StatusCode)
+	}
+	e.clock.Advance(31 * time.Minute)
+	if r := e.do(t, ac, "GET", "/connections", nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Fatalf("after 31 idle minutes: %d to %q", r.StatusCode, r.Header.Get("Location"))
 	}
 }
 
