@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brokerhq/broker/internal/app"
+	"github.com/brokerhq/broker/internal/oauth/mssim"
 	"github.com/brokerhq/broker/internal/store"
 )
 
@@ -237,4 +238,43 @@ func TestSSOReauthAsksMicrosoftAndChecksAuthTime(t *testing.T) {
 		t.Fatalf("a stale confirmation opened the action: %d", r.StatusCode)
 	}
 	_ = ctx
+}
+
+// Cancelling at Microsoft, or replaying a used callback, signs nobody in
+// and says why.
+func TestSSOCancelAndReplayAreRefused(t *testing.T) {
+	e := newSSOEnv(t)
+	e.linkContoso(t)
+	c := e.client(t)
+	loc := handoffURL(t, e.do(t, c, "POST", "/login/microsoft", url.Values{}))
+	back, err := mssim.SignIn(context.Background(), c, loc, e.demo.Adele.UPN, mssim.SignInOptions{Cancel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, c, "GET", back.String(), nil)
+	if body := bodyOf(t, r); r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Microsoft did not sign you in") ||
+		!strings.Contains(body, "AADSTS65004") {
+		t.Fatalf("cancelled at Microsoft: %d %s", r.StatusCode, body)
+	}
+	if r := e.do(t, c, "GET", "/connections", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("signed in after cancelling: %d", r.StatusCode)
+	}
+
+	loc = handoffURL(t, e.do(t, c, "POST", "/login/microsoft", url.Values{}))
+	back, err = mssim.SignIn(context.Background(), c, loc, e.demo.Adele.UPN, mssim.SignInOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(t, c, "GET", back.String(), nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", r.StatusCode)
+	}
+	other := e.client(t) // another browser replays the callback URL (code and state)
+	r = e.do(t, other, "GET", back.String(), nil)
+	if body := bodyOf(t, r); r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no longer valid") {
+		t.Fatalf("replayed callback in another browser: %d %s", r.StatusCode, body)
+	}
+	r = e.do(t, c, "GET", back.String(), nil) // and in the same one: the flow cookie was used
+	if body := bodyOf(t, r); r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no longer valid") {
+		t.Fatalf("replayed callback: %d %s", r.StatusCode, body)
+	}
 }
