@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -104,6 +105,25 @@ func TestSSOAppRoleRuleAndInvalidRule(t *testing.T) {
 	u, err := e.a.Store.UserBySSOIdentity(ctx, e.seed.TenantID, e.demo.Contoso.ID, e.demo.Alex.ObjectID)
 	if err != nil || u.Role != store.RoleAdmin {
 		t.Fatalf("app role Broker.Admin: role %q, %v", u.Role, err)
+	}
+
+	// Over 200 groups Microsoft sends the overage claim, not the groups: a
+	// group rule cannot match, so Adele stays a member.
+	if r := e.do(t, admin, "POST", "/settings/sso/rules", url.Values{"claim": {"group"}, "value": {ssoGroup}, "role": {"admin"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("group rule: %d", r.StatusCode)
+	}
+	many := []string{ssoGroup}
+	for i := range 200 {
+		many = append(many, fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
+	}
+	if err := e.sim.SetUserGroups(e.demo.Adele.UPN, many); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.ssoSignIn(t, e.client(t), e.demo.Adele.UPN); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in with 201 groups: %d", r.StatusCode)
+	}
+	if u, err := e.a.Store.UserBySSOIdentity(ctx, e.seed.TenantID, e.demo.Contoso.ID, e.demo.Adele.ObjectID); err != nil || u.Role != store.RoleMember {
+		t.Fatalf("groups overage: role %q, %v", u.Role, err)
 	}
 }
 
