@@ -32,7 +32,7 @@ func TestSSOInTheBrowser(t *testing.T) {
 		t.Fatalf("redirect URI shown: %q", got)
 	}
 	b.Do("link an Entra tenant", chromedp.Click(chromedp.CSS("#link-tenant")))
-	microsoft(b, e.demo.ContosoAdmin.UPN)
+	microsoft(t, b, e.base, e.demo.ContosoAdmin.UPN)
 	b.Do("back on the settings page", chromedp.WaitVisible(chromedp.CSS("#links")))
 	if got := b.Text("#links"); !strings.Contains(got, e.demo.Contoso.ID) || !strings.Contains(got, e.demo.ContosoAdmin.UPN) {
 		t.Fatalf("linked tenants: %q", got)
@@ -44,7 +44,7 @@ func TestSSOInTheBrowser(t *testing.T) {
 
 	b.Do("sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.CSS("#sso-signin")))
 	b.Do("Sign in with Microsoft", chromedp.Click(chromedp.CSS("#sso-signin")))
-	microsoft(b, e.demo.Adele.UPN)
+	microsoft(t, b, e.base, e.demo.Adele.UPN)
 	b.Do("signed in", chromedp.WaitVisible(chromedp.CSS(".signout")))
 	if got := b.Text("body"); !strings.Contains(got, e.demo.Adele.UPN) {
 		t.Fatalf("signed in, but the page does not name Adele: %q", got)
@@ -53,7 +53,7 @@ func TestSSOInTheBrowser(t *testing.T) {
 
 	b.Do("sign out again", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.CSS("#sso-signin")))
 	b.Do("Sign in with Microsoft as Megan", chromedp.Click(chromedp.CSS("#sso-signin")))
-	microsoft(b, e.demo.Megan.UPN)
+	microsoft(t, b, e.base, e.demo.Megan.UPN)
 	b.Do("refused", chromedp.WaitVisible(chromedp.CSS("#sso-problem")))
 	if got := b.Text("#sso-problem"); !strings.Contains(got, "not set up for this broker") || !strings.Contains(got, e.demo.Megan.UPN) {
 		t.Fatalf("unlinked tenant's page: %q", got)
@@ -77,6 +77,10 @@ func TestSSOInTheBrowser(t *testing.T) {
 		s := browsertest.New(t, browsertest.Options{Width: width, Height: 900, Timeout: 5 * time.Minute})
 		s.Do("open /login", chromedp.Navigate(e.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#sso-signin")))
 		s.SaveScreenshot(filepath.Join(dir, "login-"+w+".png"))
+		s.Do("Sign in with Microsoft as Megan", chromedp.Click(chromedp.CSS("#sso-signin")))
+		microsoft(t, s, e.base, e.demo.Megan.UPN)
+		s.Do("refused", chromedp.WaitVisible(chromedp.CSS("#sso-problem")))
+		s.SaveScreenshot(filepath.Join(dir, "sso-unlinked-"+w+".png"))
 		s.SignIn(e.base, app.DemoAdminEmail, app.DemoAdminPassword)
 		s.Do("open the settings", chromedp.Navigate(e.base+"/settings/sso"), chromedp.WaitVisible(chromedp.CSS("#links")))
 		s.SaveScreenshot(filepath.Join(dir, "sso-settings-"+w+".png"))
@@ -86,9 +90,23 @@ func TestSSOInTheBrowser(t *testing.T) {
 	}
 }
 
-// microsoft signs account in on the simulation's pages and accepts consent.
-func microsoft(b *browsertest.Browser, account string) {
+// microsoft signs account in on the simulation's pages and accepts consent
+// when asked (an account asked before is not asked again).
+func microsoft(t *testing.T, b *browsertest.Browser, brokerURL, account string) {
+	t.Helper()
 	b.Do("Microsoft's sign-in page", chromedp.WaitVisible(chromedp.CSS("main[data-host] #login")))
 	b.Do("sign in as "+account, chromedp.SetValue(chromedp.CSS("#login"), account), chromedp.Click(chromedp.CSS("#next")))
-	b.Do("consent", chromedp.WaitVisible(chromedp.CSS("#accept")), chromedp.Click(chromedp.CSS("#accept")))
+	deadline := time.Now().Add(2 * time.Minute) // a generous poll, not a bound on speed
+	for time.Now().Before(deadline) {
+		switch browsertest.Eval[string](b, `document.querySelector('#accept') ? 'consent' :
+			(location.href.startsWith(`+"`"+brokerURL+"`"+`) ? 'back' : 'wait')`) {
+		case "consent":
+			b.Do("consent", chromedp.Click(chromedp.CSS("#accept")))
+			return
+		case "back":
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("neither Microsoft's consent page nor the broker came back")
 }
