@@ -53,7 +53,7 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	if base == "" {
 		state := demoStatePath(*simState, getenv)
 		sim, err := mssim.Start(mssim.ServeConfig{Addr: *simAddr, MSAAddr: *msaAddr, IdPAddr: *idpAddr,
-			StatePath: state, Cloud: cfg.MicrosoftCloud, RedirectURIs: []string{cfg.RedirectURL()}})
+			StatePath: state, Cloud: cfg.MicrosoftCloud, RedirectURIs: []string{cfg.RedirectURL(), cfg.SSORedirectURL()}})
 		if err != nil {
 			return fmt.Errorf("start the simulated Microsoft platform: %w", err)
 		}

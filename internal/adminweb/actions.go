@@ -66,6 +66,9 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
+	if a.Destructive() && h.askMicrosoft(w, r, wv, r.URL.Path) {
+		return
+	}
 	h.renderConfirm(w, r, http.StatusOK, h.confirmView(wv, c, a))
 }
 
@@ -73,7 +76,7 @@ func (h *Handler) confirmView(wv *web.ViewerInfo, c store.Connection, a admin.Ac
 	cv := confirmView{C: c, Href: connectionHref(c.ID), Action: a, Post: connectionHref(c.ID) + "/" + string(a),
 		StatusLabel: admin.StatusLabel(c.Status), Account: c.AccountUsername, Explain: explanations[a],
 		Danger: a.Destructive(), NeedsReason: a.NeedsReason(),
-		NeedPassword: a.Destructive() && !h.ui.Sessions().Reauthenticated(wv.Session)}
+		NeedPassword: a.Destructive() && h.needPassword(wv)}
 	if cv.Account == "" {
 		cv.Account = c.UserPrincipal
 	}
@@ -107,6 +110,9 @@ func (h *Handler) act(a admin.Action) http.HandlerFunc {
 		}
 		in := admin.Input{Reason: r.PostForm.Get("reason"), ClientSecret: r.PostForm.Get("client_secret"),
 			SecretExpires: strings.TrimSpace(r.PostForm.Get("secret_expires"))}
+		if a.Destructive() && h.askMicrosoft(w, r, wv, connectionHref(c.ID)+"/confirm/"+string(a)) {
+			return
+		}
 		cv := h.confirmView(wv, c, a)
 		cv.Reason, cv.SecretExpires = strings.TrimSpace(in.Reason), in.SecretExpires
 		if cv.NeedPassword && !h.reauthenticate(w, r, wv, &cv.Form) {

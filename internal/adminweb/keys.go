@@ -71,7 +71,7 @@ func (h *Handler) renderKeys(w http.ResponseWriter, r *http.Request, status int,
 	}
 	now := h.ui.Now()
 	names := map[string]string{}
-	view := keysView{Form: f, NeedPassword: !h.ui.Sessions().Reauthenticated(wv.Session)}
+	view := keysView{Form: f, NeedPassword: h.needPassword(wv)}
 	for _, p := range list.Projects {
 		names[p.ID] = p.Name
 		view.Projects = append(view.Projects, option{p.ID, p.Name, slices.Contains(f.ProjectIDs, p.ID)})
@@ -124,7 +124,10 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, &admin.Error{Code: admin.CodeForbidden, Message: "API keys are managed by the tenant's administrators."})
 		return
 	}
-	if !h.ui.Sessions().Reauthenticated(wv.Session) && !h.reauthenticate(w, r, wv, &f.Form) {
+	if h.askMicrosoft(w, r, wv, "/api-keys") {
+		return
+	}
+	if h.needPassword(wv) && !h.reauthenticate(w, r, wv, &f.Form) {
 		h.renderKeys(w, r, reauthStatus(f.Form), f)
 		return
 	}
@@ -220,8 +223,11 @@ func (h *Handler) confirmRevoke(w http.ResponseWriter, r *http.Request) {
 		h.ui.ErrorPage(w, r, http.StatusConflict, "This key was already revoked.")
 		return
 	}
+	if h.askMicrosoft(w, r, wv, r.URL.Path) {
+		return
+	}
 	h.ui.Render(w, r, http.StatusOK, "admin_revoke.html", web.Page{Title: "Revoke API key", Data: revokeView{Key: k,
-		NeedPassword: !h.ui.Sessions().Reauthenticated(wv.Session)}})
+		NeedPassword: h.needPassword(wv)}})
 }
 
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) {
@@ -232,8 +238,11 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if h.askMicrosoft(w, r, wv, r.URL.Path) {
+		return
+	}
 	rv := revokeView{Key: k, Reason: strings.TrimSpace(r.PostForm.Get("reason")),
-		NeedPassword: !h.ui.Sessions().Reauthenticated(wv.Session)}
+		NeedPassword: h.needPassword(wv)}
 	if rv.NeedPassword && !h.reauthenticate(w, r, wv, &rv.Form) {
 		h.ui.Render(w, r, reauthStatus(rv.Form), "admin_revoke.html", web.Page{Title: "Revoke API key", Data: rv})
 		return

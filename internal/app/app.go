@@ -127,7 +127,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{
 		Store: st, Logger: o.Logger, PublicURL: cfg.PublicURL, SessionKeys: cfg.SessionKeys, Now: o.Now,
-		Demo:        cfg.Demo,
+		Demo: cfg.Demo, SSOBreakGlass: cfg.SSOBreakGlass,
 		Ready:       a.ready(newSchemaCheck(st, o.Now).ready),
 		Registry:    web.NewRegistry(),
 		Notices:     a.notices,

@@ -22,7 +22,7 @@ func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 	adminPages := adminweb.New(a.admin)
 	conns := connweb.New(connweb.Options{Store: a.Store, Provider: a.Guarded, Graph: a.Provider,
 		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now, Admin: adminPages})
-	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount)
+	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount, a.ssoArea(o).Mount)
 	return nil
 }
 

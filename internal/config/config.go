@@ -74,6 +74,7 @@ type Config struct {
 	MicrosoftSecretExpiresAt *time.Time
 	Demo                     bool
 	GraphProxy               GraphProxy // graphproxy.go
+	SSOBreakGlass            []string   // BROKER_SSO_BREAK_GLASS (sso.go)
 }
 
 // MigrateURL is the URL migrations run with: the owner's if given.
@@ -112,6 +113,7 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		MetricsToken:       secret("BROKER_METRICS_TOKEN"),
 		PublicURL:          strings.TrimRight(or(getenv("BROKER_PUBLIC_URL"), DefaultPublicURL), "/"),
 		LogFormat:          or(getenv("BROKER_LOG_FORMAT"), "text"),
+		SSOBreakGlass:      breakGlass(getenv("BROKER_SSO_BREAK_GLASS")),
 		MicrosoftCloud:     or(getenv("BROKER_MICROSOFT_CLOUD"), "global"),
 		MicrosoftLoginURL:  strings.TrimRight(getenv("BROKER_MICROSOFT_LOGIN_URL"), "/"),
 		MicrosoftGraphURL:  strings.TrimRight(getenv("BROKER_MICROSOFT_GRAPH_URL"), "/"),

@@ -87,11 +87,16 @@ func (m *Microsoft) AuthorizeURL(r AuthorizeRequest) string {
 	if r.Nonce != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", r.Nonce))
 	}
-	// select_account and login_hint do not go together.
+	// select_account and login_hint do not go together (AADSTS90005);
+	// prompt=login with a hint does (re-authentication).
 	if r.LoginHint != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", r.LoginHint))
-	} else if r.Prompt != "" {
+	}
+	if r.Prompt != "" && (r.LoginHint == "" || r.Prompt != "select_account") {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", r.Prompt))
+	}
+	if r.MaxAge != nil {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.Itoa(int(r.MaxAge.Seconds()))))
 	}
 	return m.config(r.Authority, r.Scopes).AuthCodeURL(r.State, opts...)
 }

@@ -35,6 +35,9 @@ type AuthorizeRequest struct {
 	Scopes        []string
 	Prompt        string
 	LoginHint     string
+	// MaxAge, when set, asks Microsoft for a credential entry no older than
+	// it (OIDC max_age, seconds); the id_token's auth_time then says when.
+	MaxAge *time.Duration
 }
 
 // Token is a token endpoint answer. Secrets stay in memory only.
@@ -55,6 +58,14 @@ type IDClaims struct {
 	Email             string `json:"email"`
 	Nonce             string `json:"nonce"`
 	Issuer            string `json:"iss"`
+	// AuthTime is when the person last entered credentials (Unix seconds;
+	// 0 when the app registration does not emit the optional claim).
+	AuthTime int64    `json:"auth_time"`
+	Groups   []string `json:"groups"` // group object IDs, when the app emits them
+	Roles    []string `json:"roles"`  // app role values assigned to the person
+	// ClaimNames names claims left out of the token: "groups" here is the
+	// groups overage (more than 200 groups), to be read from Graph instead.
+	ClaimNames map[string]string `json:"_claim_names"`
 }
 
 // GraphUser is the part of /me the broker shows.

@@ -79,6 +79,28 @@ func (s *Store) SetRequireApproval(ctx context.Context, tenantID string, on bool
 	})
 }
 
+// SSOTenantOf finds the broker tenant an Entra tenant is linked to
+// (ErrNotFound: none). Single sign-on knows only the id_token's tid.
+// Across tenants: a Microsoft sign-in arrives before any broker tenant is
+// known; the verified tid names the one linked tenant (its primary key).
+func (s *Store) SSOTenantOf(ctx context.Context, entraTenantID string) (string, error) {
+	var tenantID string
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT tenant_id::text FROM sso_links WHERE entra_tenant_id = lower($1)`, entraTenantID).Scan(&tenantID)
+	})
+	return tenantID, mapErr("sso tenant of", err)
+}
+
+// SetRequireSSO turns the tenant's "require single sign-on" on or off.
+// Across tenants: only broker_system may write tenants rows (as
+// SetRequireApproval); the WHERE names the one tenant.
+func (s *Store) SetRequireSSO(ctx context.Context, tenantID string, on bool) error {
+	return s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tenants SET require_sso = $2 WHERE id = $1`, tenantID, on)
+		return notFoundIfNone("set require sso", tag, err)
+	})
+}
+
 // API keys: a bearer key names its tenant.
 
 // CreateAPIKey stores a key's hash. An operator key (scope "operator") has
@@ -354,9 +376,9 @@ func (s *Store) CountNotUnderPrimary(ctx context.Context) (int64, error) {
 // row names its tenant before any tenant is set.
 func (s *Store) CreateSession(ctx context.Context, sess Session) error {
 	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (id_hash, tenant_id, user_id, operator_id, created_at, authenticated_at, last_seen_at, expires_at)
-			VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, NULLIF($4, '')::uuid, $5, $5, $5, $6)`,
-			sess.IDHash, sess.TenantID, sess.UserID, sess.OperatorID, sess.CreatedAt, sess.ExpiresAt)
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (id_hash, tenant_id, user_id, operator_id, created_at, authenticated_at, last_seen_at, expires_at, auth_method)
+			VALUES ($1, NULLIF($2, '')::uuid, NULLIF($3, '')::uuid, NULLIF($4, '')::uuid, $5, $5, $5, $6, coalesce(NULLIF($7, ''), 'password'))`,
+			sess.IDHash, sess.TenantID, sess.UserID, sess.OperatorID, sess.CreatedAt, sess.ExpiresAt, sess.AuthMethod)
 		return err
 	})
 	return mapErr("create session", err)
@@ -369,9 +391,10 @@ func (s *Store) SessionByHash(ctx context.Context, idHash []byte, now time.Time)
 	var sess Session
 	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT id_hash, coalesce(tenant_id::text, ''), coalesce(user_id::text, ''), coalesce(operator_id::text, ''),
-			created_at, authenticated_at, last_seen_at, expires_at
+			created_at, authenticated_at, last_seen_at, expires_at, auth_method
 			FROM sessions WHERE id_hash = $1 AND expires_at > $2`, idHash, now).
-			Scan(&sess.IDHash, &sess.TenantID, &sess.UserID, &sess.OperatorID, &sess.CreatedAt, &sess.AuthenticatedAt, &sess.LastSeenAt, &sess.ExpiresAt)
+			Scan(&sess.IDHash, &sess.TenantID, &sess.UserID, &sess.OperatorID, &sess.CreatedAt, &sess.AuthenticatedAt, &sess.LastSeenAt, &sess.ExpiresAt,
+				&sess.AuthMethod)
 	})
 	return sess, mapErr("get session", err)
 }

@@ -18,7 +18,7 @@ var crossTenantQueries = []string{
 	"ConnectionStamps", "ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator",
 	"CreateSession", "CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
 	"ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate", "RevokedAPIKeysSince", "RotateBatch",
-	"SeedConnections", "SessionByHash", "SetRequireApproval", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
+	"SSOTenantOf", "SeedConnections", "SessionByHash", "SetRequireApproval", "SetRequireSSO", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
 	"inScope",
 }
 

@@ -14,4 +14,11 @@ type Session struct {
 	AuthenticatedAt time.Time
 	LastSeenAt      time.Time
 	ExpiresAt       time.Time
+	AuthMethod      string // AuthPassword or AuthMicrosoft: how re-authentication asks again
 }
+
+// How a session signed in.
+const (
+	AuthPassword  = "password"
+	AuthMicrosoft = "microsoft"
+)

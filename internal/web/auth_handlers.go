@@ -99,6 +99,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.limiter.Succeed(f.Email, addr)
+	if p.User != nil && !s.passwordAllowed(w, r, p.User, ev, &f) {
+		return
+	}
 	if v := Viewer(ctx); v != nil { // signing in again replaces, never reuses, a session
 		s.ui.sessions.End(ctx, w, v.Session)
 	}

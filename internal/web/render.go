@@ -51,6 +51,7 @@ func navFor(v *ViewerInfo, path string) []NavLink {
 	}
 	if !v.IsOperator && v.IsAdmin() {
 		links = append(links, NavLink{Href: "/api-keys", Label: "API keys"})
+		links = append(links, NavLink{Href: "/settings/sso", Label: "Single sign-on"})
 	}
 	for i := range links {
 		switch h := links[i].Href; {

@@ -52,6 +52,9 @@ type Deps struct {
 	Limiter   *auth.Limiter              // default: auth.NewLimiter with Now
 	Passwords auth.Params                // cost of the stand-in check for unknown emails and refused attempts; default auth.DefaultParams
 	ClientIP  func(*http.Request) string // default: RemoteAddr's host; set it when behind a proxy
+	// SSOBreakGlass (BROKER_SSO_BREAK_GLASS) are the emails that may still
+	// sign in with a password when their tenant requires single sign-on.
+	SSOBreakGlass []string
 }
 
 // Server is the built router. It is an http.Handler.
@@ -69,6 +72,7 @@ type Server struct {
 	passwords   auth.Params
 	standIn     string // a hash with passwords' cost that no password matches
 	clientIP    func(*http.Request) string
+	breakGlass  []string
 }
 
 // NewRouter builds the broker's HTTP handler.
@@ -88,7 +92,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{store: d.Store, logger: d.Logger, now: d.Now, ready: d.Ready, readyDetail: d.ReadyDetail, registry: d.Registry,
-		limiter: d.Limiter, passwords: d.Passwords, clientIP: d.ClientIP}
+		limiter: d.Limiter, passwords: d.Passwords, clientIP: d.ClientIP, breakGlass: d.SSOBreakGlass}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -174,7 +178,12 @@ func newUI(d Deps, pub publicURL, ring keyRing, now func() time.Time) (*UI, erro
 	if err != nil {
 		return nil, err
 	}
-	ui := &UI{store: d.Store, logger: d.Logger, now: now, demo: d.Demo, notices: d.Notices, pages: pages, assets: a, flashes: flashCodecs}
+	sealed, err := codecs(keys, "sealed", securecookie.JSONEncoder{}, int(sealedTTL/time.Second))
+	if err != nil {
+		return nil, err
+	}
+	ui := &UI{store: d.Store, logger: d.Logger, now: now, demo: d.Demo, notices: d.Notices, pages: pages, assets: a,
+		flashes: flashCodecs, sealed: sealed}
 	ui.sessions = &Sessions{store: d.Store, now: now, log: d.Logger, codecs: sessionCodecs, keyIDs: ring.ids,
 		cookie: newCookieSpec(pub.https)}
 	return ui, nil

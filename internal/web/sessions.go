@@ -45,6 +45,7 @@ type Sessions struct {
 type Principal struct {
 	TenantID, UserID string
 	OperatorID       string
+	Method           string // store.AuthPassword (default) or store.AuthMicrosoft
 }
 
 // Start creates a session with a fresh ID and sets its cookie. Callers drop
@@ -56,7 +57,7 @@ func (m *Sessions) Start(ctx context.Context, w http.ResponseWriter, p Principal
 	now := m.now()
 	err := m.store.CreateSession(ctx, store.Session{
 		IDHash: hash[:], TenantID: p.TenantID, UserID: p.UserID, OperatorID: p.OperatorID,
-		CreatedAt: now, ExpiresAt: now.Add(AbsoluteTimeout),
+		CreatedAt: now, ExpiresAt: now.Add(AbsoluteTimeout), AuthMethod: p.Method,
 	})
 	if err != nil {
 		return fmt.Errorf("web: start session: %w", err)

@@ -30,6 +30,8 @@ import (
 //	POST   /_sim/users/{user}/expire-idle       → AADSTS700082 on refresh (as if unused for 90 days)
 //	PUT    /_sim/users/{user}/mfa               {"mode":"off"|"invalid_grant"|"interaction_required"} → AADSTS50076, suberror basic_action
 //	PUT    /_sim/users/{user}/conditional-access {"policy":"off"|"block"|"managed_device"} → AADSTS53003 / 530003
+//	PUT    /_sim/users/{user}/groups            {"groups":["<group object id>",…]} → the groups claim
+//	PUT    /_sim/users/{user}/app-roles         {"clientId","roles":[…]} → the roles claim for that app
 //	GET    /_sim/faults, POST /_sim/faults      fault (durations as strings) → {"id":n}
 //	DELETE /_sim/faults, DELETE /_sim/faults/{id}
 func (s *Sim) adminRoutes() http.Handler {
@@ -41,6 +43,7 @@ func (s *Sim) adminRoutes() http.Handler {
 	mux.HandleFunc("POST /_sim/users", adminCall(func(u User) (any, error) { return s.AddUser(u) }))
 	mux.HandleFunc("POST /_sim/apps", adminCall(func(a App) (any, error) { return nil, s.RegisterApp(a) }))
 	s.appStateRoutes(mux)
+	s.ssoControlRoutes(mux)
 	mux.HandleFunc("POST /_sim/apps/{clientId}/secrets", func(w http.ResponseWriter, r *http.Request) {
 		adminCall(func(sec Secret) (any, error) { return nil, s.AddSecret(r.PathValue("clientId"), sec) })(w, r)
 	})

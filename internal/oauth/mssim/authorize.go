@@ -29,6 +29,8 @@ type flow struct {
 	challenge   string
 	method      string
 	prompt      string
+	maxAge      time.Duration // OIDC max_age; hasMaxAge says whether it was sent
+	hasMaxAge   bool
 	scopes      scopeSet // asked for
 	scopeParam  string   // admin consent: echoed back as sent
 	expires     int64
@@ -162,6 +164,10 @@ func (s *Sim) validateAuthorize(f *flow, q url.Values) *aadError {
 		return e
 	}
 	f.prompt, f.nonce = q.Get("prompt"), q.Get("nonce")
+	var e *aadError
+	if f.maxAge, f.hasMaxAge, e = parseMaxAge(q.Get("max_age")); e != nil {
+		return e
+	}
 	switch {
 	case !slices.Contains(prompts, f.prompt):
 		return newErr(400, "invalid_request", 90100, "The parameter 'prompt' is empty or not valid.")

@@ -28,6 +28,10 @@ const (
 	DemoRedirectURI = "http://localhost:8080/oauth/callback"
 )
 
+// DemoAppRoles are the app roles the demo web app defines, for single
+// sign-on rules.
+var DemoAppRoles = []string{"Broker.Admin", "Broker.Member"}
+
 // DemoConfig adapts the demo web app to the broker it is shown with.
 type DemoConfig struct {
 	RedirectURIs []string // the web app's; default DemoRedirectURI
@@ -122,6 +126,8 @@ func SeedDemo(s *Sim, cfg DemoConfig) Demo {
 		Scopes: append([]string{"openid", "profile", "email"}, OutlookScopes...)}
 	must(s.RegisterApp(App{ClientID: d.WebApp.ClientID, Name: d.WebApp.Name, HomeTenant: d.Contoso.ID,
 		Audience: AudienceOrgsAndPersonal, RedirectURIs: cfg.RedirectURIs, RequirePKCE: true,
+		// For signing in to the broker itself (README, "Sign in with Microsoft").
+		OptionalClaims: []string{"auth_time"}, GroupMembershipClaims: "SecurityGroup", AppRoles: DemoAppRoles,
 		Secrets: []Secret{{Value: cfg.WebSecret, Expires: now.AddDate(2, 0, 0)}}, Scopes: d.WebApp.Scopes}))
 
 	d.DaemonApp = DemoApp{ClientID: DemoDaemonClientID, Name: "Outlook Broker daemon (demo)", HomeTenantID: d.Contoso.ID,

@@ -77,6 +77,13 @@ type App struct {
 	// admin consent grant); AppPermissions the configured application ones.
 	Scopes         []string `json:"scopes,omitempty"`
 	AppPermissions []string `json:"appPermissions,omitempty"`
+	// OptionalClaims are the id_token's optional claims ("auth_time");
+	// GroupMembershipClaims the manifest's groupMembershipClaims ("None",
+	// "SecurityGroup", "All"…); AppRoles the app role values it defines
+	// (ssoclaims.go).
+	OptionalClaims        []string `json:"optionalClaims,omitempty"`
+	GroupMembershipClaims string   `json:"groupMembershipClaims,omitempty"`
+	AppRoles              []string `json:"appRoles,omitempty"`
 }
 
 type tenant struct {
@@ -98,6 +105,10 @@ type user struct {
 	revokedAt                      atomic.Int64 // sim Unix nanos, for the 50173 message
 	mfaInteraction                 atomic.Bool  // 50076 as interaction_required
 	ca                             atomic.Int32 // CAPolicy in force (conditional.go)
+	// Under the directory's lock (ssoclaims.go): group object IDs, and app
+	// role values assigned per app (lowercase client ID).
+	groups   []string
+	appRoles map[string][]string
 }
 
 type secret struct {
@@ -113,6 +124,9 @@ type app struct {
 	secrets        atomic.Pointer[[]secret]
 	public, pkce   bool
 	scopes, perms  scopeSet
+	optional       []string // id_token optional claims
+	groupClaims    string
+	appRoles       []string
 }
 
 // directory holds tenants, users, apps and consents. Writes are rare (set-up
@@ -233,7 +247,8 @@ func (s *Sim) RegisterApp(a App) error {
 	}
 	na := &app{clientID: a.ClientID, name: a.Name, home: home, audience: a.Audience,
 		redirects: append([]string(nil), a.RedirectURIs...), public: a.Public, pkce: a.RequirePKCE,
-		scopes: scopes, perms: perms}
+		scopes: scopes, perms: perms, optional: slices.Clone(a.OptionalClaims), groupClaims: a.GroupMembershipClaims,
+		appRoles: slices.Clone(a.AppRoles)}
 	secs := make([]secret, 0, len(a.Secrets))
 	for _, sec := range a.Secrets {
 		secs = append(secs, secret{hash: sha256.Sum256([]byte(sec.Value)), expires: sec.Expires})

@@ -81,7 +81,7 @@ func (k *signer) jwks(issuer string) map[string][]jwk {
 // idToken signs a v2.0 id_token for g. Like Entra, name and
 // preferred_username need the profile scope and email the email scope; sub is
 // pairwise (different per app for the same user).
-func (k *signer) idToken(base string, g *grant, scopes scopeSet, nonce string, now time.Time, life time.Duration) (string, error) {
+func (k *signer) idToken(base string, g *grant, scopes scopeSet, nonce string, now time.Time, life time.Duration, extra map[string]any) (string, error) {
 	u := g.user
 	claims := jwt.MapClaims{
 		"aud": g.app.clientID,
@@ -97,6 +97,9 @@ func (k *signer) idToken(base string, g *grant, scopes scopeSet, nonce string, n
 	}
 	if nonce != "" {
 		claims["nonce"] = nonce
+	}
+	for k, v := range extra { // auth_time, groups, roles (ssoclaims.go)
+		claims[k] = v
 	}
 	if scopes.has(scopeProfile) {
 		claims["name"] = u.DisplayName

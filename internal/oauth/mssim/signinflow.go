@@ -161,6 +161,15 @@ func (s *Sim) silent(w http.ResponseWriter, r *http.Request, f *flow, hint strin
 		return
 	}
 	u := sess.user
+	// max_age: a session whose credentials are older cannot answer
+	// silently; the person must enter them again (OIDC Core 3.1.2.1, 3.1.2.6;
+	// https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc).
+	// Interactive sign-ins in the sim always ask for credentials, so prompt=login
+	// and max_age are always met there and auth_time is that entry.
+	if f.hasMaxAge && s.Now().Sub(sess.authTime) > f.maxAge {
+		s.redirectError(w, r, f, newErr(400, "login_required", 50058, "A silent sign-in request was sent but the user's last sign-in is older than max_age."))
+		return
+	}
 	f.scopes = forAccount(u, f.scopes) // the flow is not shared yet: no lock needed
 	if e := checkAccount(f.app, f.auth, u); e != nil {
 		e.err = "interaction_required"

@@ -162,7 +162,8 @@ func (s *Sim) snapshot() (*stateFile, error) {
 	}
 	for _, a := range d.apps {
 		sa := stateApp{App: App{ClientID: a.clientID, Name: a.name, HomeTenant: a.home.id, Audience: a.audience,
-			RedirectURIs: a.redirects, Public: a.public, RequirePKCE: a.pkce}, ScopeSet: setNames(a.scopes), PermSet: setNames(a.perms)}
+			RedirectURIs: a.redirects, Public: a.public, RequirePKCE: a.pkce,
+			OptionalClaims: a.optional, GroupMembershipClaims: a.groupClaims, AppRoles: a.appRoles}, ScopeSet: setNames(a.scopes), PermSet: setNames(a.perms)}
 		for _, sec := range *a.secrets.Load() {
 			sa.SecretHashes = append(sa.SecretHashes, stateSecret{Hash: append([]byte(nil), sec.hash[:]...), Expires: sec.expires})
 		}

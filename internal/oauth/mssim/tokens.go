@@ -100,7 +100,7 @@ func (s *Sim) delegatedResponse(base string, g *grant, scopes scopeSet, nonce st
 		resp.RefreshToken = s.issueRefresh(g, now)
 	}
 	if scopes.has(scopeOpenID) {
-		id, err := s.keys.idToken(base, g, scopes, nonce, now, s.Lifetimes().IDToken)
+		id, err := s.keys.idToken(base, g, scopes, nonce, now, s.Lifetimes().IDToken, s.signInClaims(g))
 		if err != nil {
 			return tokenResponse{}, err
 		}
