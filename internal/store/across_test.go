@@ -14,12 +14,12 @@ import (
 // one here is the visible, reviewed step a new cross-tenant query takes;
 // each says why on its "Across tenants:" line in across.go.
 var crossTenantQueries = []string{
-	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AddTokenUsage", "AppendAudit", "ClaimDueConnection",
+	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AppendBrokerEvent", "ClaimWebhookDeliveries", "FinishWebhookDelivery", "AddTokenUsage", "AppendAudit", "ClaimDueConnection",
 	"ConnectionStamps", "ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator",
 	"CreateSession", "CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
 	"ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate", "RevokedAPIKeysSince", "RotateBatch",
 	"SessionByHash", "SetRequireApproval", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
-	"inScope",
+	"WebhookQueueStats", "inOwner", "inScope",
 }
 
 // TestCrossTenantQueriesLiveInAcrossGo reads the package's source: every
