@@ -72,4 +72,3 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, now time.
 		return appendEvent(ctx, tx, apiKeyEvent(EventAPIKeyRevoked, got[0]), s.now())
 	})
 }
-

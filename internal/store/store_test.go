@@ -106,7 +106,7 @@ func rawConn(t testing.TB, url string) *pgx.Conn {
 }
 
 var tenantOwnedTables = []string{"tenants", "projects", "users", "project_members", "sessions", "connections",
-	"connection_events", "oauth_flows", "api_keys", "audit_events", "operators"}
+	"connection_events", "oauth_flows", "api_keys", "audit_events", "operators", "events", "webhook_endpoints", "webhook_deliveries"}
 
 func TestRawSelectWithoutTenantSeesNothing(t *testing.T) {
 	f := newFixture(t)
