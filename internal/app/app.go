@@ -71,6 +71,7 @@ type App struct {
 	background    *store.Store // the background workers' pool
 	webhookStore  *store.Store // the webhook delivery worker's pool (webhooks.go)
 	WebhookGuard  *webhooks.Guard
+	Webhooks      *webhooks.Service
 	shutdownDelay time.Duration // BROKER_SHUTDOWN_DELAY: /readyz 503 before the listener stops
 	draining      atomic.Bool
 }

@@ -52,6 +52,8 @@ func (a *App) apiRouter(o Options) http.Handler {
 	h.Graph = a.graph
 	r := chi.NewRouter()
 	r.Route("/api/v1", h.Routes)
-	r.Route("/api/v1/admin", adminapi.New(a.admin, a.Keys, o.Logger).Routes)
+	adm := adminapi.New(a.admin, a.Keys, o.Logger)
+	adm.Webhooks = a.Webhooks
+	r.Route("/api/v1/admin", adm.Routes)
 	return r
 }

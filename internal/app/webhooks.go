@@ -27,6 +27,7 @@ func (a *App) newWebhooks(ctx context.Context, cfg *config.Config, deps *web.Dep
 	}
 	a.webhookStore = st
 	a.WebhookGuard = &webhooks.Guard{AllowHTTPHosts: cfg.Webhooks.AllowHTTPHosts, AllowNetworks: cfg.Webhooks.AllowNetworks}
+	a.Webhooks = &webhooks.Service{Store: a.Store, Guard: a.WebhookGuard, Now: o.Now}
 	metrics := webhooks.NewMetrics()
 	if err := deps.Registry.Register(metrics); err != nil {
 		return err

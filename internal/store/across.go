@@ -741,13 +741,14 @@ type DeliveryJob struct {
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, holder string, lease time.Duration, limit int) ([]DeliveryJob, error) {
 	var out []DeliveryJob
 	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `WITH heads AS (
-				SELECT DISTINCT ON (endpoint_id) id FROM webhook_deliveries
-				WHERE status = 'pending' ORDER BY endpoint_id, event_id),
-			due AS (
-				SELECT d.id FROM webhook_deliveries d JOIN heads h ON h.id = d.id
-				JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled
-				WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
+		// One index probe per enabled endpoint for its head, however long
+		// its queue.
+		rows, err := tx.Query(ctx, `WITH due AS (
+				SELECT d.id FROM webhook_endpoints w
+				CROSS JOIN LATERAL (SELECT p.id FROM webhook_deliveries p WHERE p.endpoint_id = w.id AND p.status = 'pending'
+				                    ORDER BY p.event_id LIMIT 1) h
+				JOIN webhook_deliveries d ON d.id = h.id
+				WHERE w.enabled AND d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
 				ORDER BY d.next_attempt_at LIMIT $4 FOR UPDATE OF d SKIP LOCKED)
 			UPDATE webhook_deliveries d SET lease_holder = $2, lease_until = $1 + $3 * interval '1 millisecond',
 				attempts = d.attempts + 1, last_attempt_at = $1
