@@ -84,4 +84,3 @@ func TestEventsFeed(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-

@@ -182,7 +182,9 @@ func (c *fakeClock) Set(t time.Time) {
 }
 
 // eventually polls cond until it holds or a generous deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) { eventuallyWithin(t, 60*time.Second, what, cond) }
+func eventually(t *testing.T, what string, cond func() bool) {
+	eventuallyWithin(t, 60*time.Second, what, cond)
+}
 
 func eventuallyWithin(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
