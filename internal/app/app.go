@@ -72,7 +72,8 @@ type App struct {
 	webhookStore  *store.Store // the webhook delivery worker's pool (webhooks.go)
 	WebhookGuard  *webhooks.Guard
 	Webhooks      *webhooks.Service
-	shutdownDelay time.Duration // BROKER_SHUTDOWN_DELAY: /readyz 503 before the listener stops
+	WebhookWorker *webhooks.Worker // run by Serve with the other workers
+	shutdownDelay time.Duration    // BROKER_SHUTDOWN_DELAY: /readyz 503 before the listener stops
 	draining      atomic.Bool
 }
 

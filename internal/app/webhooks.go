@@ -32,9 +32,9 @@ func (a *App) newWebhooks(ctx context.Context, cfg *config.Config, deps *web.Dep
 	if err := deps.Registry.Register(metrics); err != nil {
 		return err
 	}
-	w := &webhooks.Worker{Store: st, Guard: a.WebhookGuard, Now: o.Now, Logger: o.Logger, Metrics: metrics}
+	a.WebhookWorker = &webhooks.Worker{Store: st, Guard: a.WebhookGuard, Now: o.Now, Logger: o.Logger, Metrics: metrics}
 	a.workers = append(a.workers,
-		worker{"webhooks", w.Run},
+		worker{"webhooks", a.WebhookWorker.Run},
 		worker{"health events", func(ctx context.Context) { healthEvents(ctx, st, a.Health, o.Logger) }})
 	return nil
 }

@@ -52,6 +52,9 @@ func navFor(v *ViewerInfo, path string) []NavLink {
 	if !v.IsOperator && v.IsAdmin() {
 		links = append(links, NavLink{Href: "/api-keys", Label: "API keys"})
 	}
+	if v.IsOperator || v.IsAdmin() {
+		links = append(links, NavLink{Href: "/webhooks", Label: "Webhooks"})
+	}
 	for i := range links {
 		switch h := links[i].Href; {
 		case h == "/connections":
