@@ -56,7 +56,7 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 	now := h.ui.Now()
 	v := webhookView{E: ep, Types: typesLabel(ep.EventTypes), Disabled: whenPtr(ep.DisabledAt, now),
 		Failing: whenPtr(ep.FailingSince, now), Href: webhookHref(ep.ID),
-		AutoOff: !ep.Enabled && ep.DisabledReason != "" && ep.DisabledReason != "Disabled by an administrator.",
+		AutoOff:    !ep.Enabled && ep.DisabledReason != "" && ep.DisabledReason != "Disabled by an administrator.",
 		SinceValue: now.UTC().Add(-24 * time.Hour).Format("2006-01-02T15:04")}
 	if ep.PreviousSecretUntil != nil && ep.PreviousSecretUntil.After(now) {
 		v.Overlap = when(*ep.PreviousSecretUntil, now)

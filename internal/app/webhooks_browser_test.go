@@ -25,8 +25,10 @@ import (
 	"github.com/brokerhq/broker/internal/app"
 	"github.com/brokerhq/broker/internal/browsertest"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
+	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/testdb"
 	"github.com/brokerhq/broker/internal/tokens/tokenstest"
+	"github.com/brokerhq/broker/internal/webhooks"
 )
 
 // hookReceiver records webhooks and verifies them with its own
@@ -41,6 +43,10 @@ type hookReceiver struct {
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	if r.URL.Path == "/gone" {
+		w.WriteHeader(http.StatusGone)
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(h.secret, "whsec_"))
@@ -185,6 +191,44 @@ func TestBrowserWebhookEndpoint(t *testing.T) {
 	}
 	if shots != "" {
 		b.SaveScreenshot(filepath.Join(shots, "connection-events-1280.png"))
+	}
+
+	// An endpoint the guard refuses at the dial (saved before the operator
+	// narrowed the networks: written straight to the store) shows why, and
+	// one answering 410 Gone is disabled with a banner saying so.
+	refused, err := a.Store.CreateWebhookEndpoint(ctx, store.NewWebhookEndpoint{TenantID: seed.TenantID,
+		URL: "https://10.255.255.1/hook", Secret: webhooks.NewSecret()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, _, err := a.Webhooks.Create(ctx, seed.TenantID, "test", webhooks.Input{URL: receiver.URL + "/gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{refused.ID, gone.ID} {
+		if err := a.Webhooks.SendTest(ctx, seed.TenantID, id, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the refusal on the page", func() bool {
+		b.Do("open the refused endpoint", chromedp.Navigate(base+"/webhooks/"+refused.ID), chromedp.WaitVisible(chromedp.CSS("h1")))
+		return strings.Contains(b.Text("main"), "refused: 10.255.255.1 is a private address")
+	})
+	waitFor(t, "the 410 banner", func() bool {
+		b.Do("open the gone endpoint", chromedp.Navigate(base+"/webhooks/"+gone.ID), chromedp.WaitVisible(chromedp.CSS("h1")))
+		return strings.Contains(b.Text("main"), "The receiver answered 410 Gone; disabled automatically.")
+	})
+	if shots != "" {
+		b.SaveScreenshot(filepath.Join(shots, "webhook-gone-1280.png"))
+		for _, width := range []int{1366, 390} {
+			pb := browsertest.New(t, browsertest.Options{Width: width, Height: 900, Timeout: 2 * time.Minute})
+			pb.SignIn(base, app.DemoAdminEmail, app.DemoAdminPassword)
+			for _, sh := range [][2]string{{"webhooks", "/webhooks"}, {"webhook-endpoint", "/webhooks/" + refused.ID},
+				{"webhook-gone", "/webhooks/" + gone.ID}, {"connection-events", "/connections/" + conn.ID}} {
+				pb.Do("open "+sh[1], chromedp.Navigate(base+sh[1]), chromedp.WaitReady(chromedp.CSS("body")))
+				pb.SaveScreenshot(filepath.Join(shots, sh[0]+"-"+strconv.Itoa(width)+".png"))
+			}
+		}
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
