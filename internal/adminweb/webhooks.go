@@ -103,8 +103,9 @@ func (h *Handler) renderWebhooks(w http.ResponseWriter, r *http.Request, status 
 	now := h.ui.Now()
 	view := webhooksView{Form: f, BrokerWide: owner == ""}
 	for _, t := range store.EventTypes {
-		// Broker-wide endpoints get broker-wide events only; tenants never those.
-		if (owner == "") == brokerWide[t] {
+		// Broker-wide endpoints get broker-wide events only; tenants never
+		// broker.health_changed.
+		if owner == "" && brokerWide[t] || owner != "" && t != store.EventBrokerHealthChanged {
 			view.Types = append(view.Types, option{t, t, slices.Contains(f.EventTypes, t)})
 		}
 	}
