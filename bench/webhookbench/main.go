@@ -249,7 +249,9 @@ func (w *world) latency(ctx context.Context, tenantID string, changes int, out i
 	}
 	w.rc.mu.Unlock()
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(100 * time.Microsecond) }
+	pct := func(p float64) time.Duration {
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(100 * time.Microsecond)
+	}
 	fmt.Fprintf(out, "\nLatency, status change → receipt (%d changes, one every ~20 ms, worker running, woken by NOTIFY): "+
 		"p50 %s, p90 %s, p99 %s, max %s.\n", len(lat), pct(0.50), pct(0.90), pct(0.99), lat[len(lat)-1].Round(100*time.Microsecond))
 	return nil
