@@ -181,3 +181,34 @@ func TestEventFeedKeyset(t *testing.T) {
 		t.Fatalf("events of another project: %d", len(page))
 	}
 }
+
+func TestSignInReconnectAndApprovalEvents(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c, err := f.s.CreateConnection(ctx, store.NewConnection{TenantID: f.tenantA.ID, ProjectID: f.projectA.ID, Name: "adele",
+		AccountType: "common", AuthType: "authorization_code", Status: "awaiting_approval"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func() {
+		rt := "a-refresh-token-PLAINTEXT"
+		if _, err := f.s.UpdateConnection(ctx, c.TenantID, c.ID, func(store.Connection, store.Credentials) (store.ConnectionUpdate, error) {
+			return store.ConnectionUpdate{RefreshToken: &rt, Account: &store.Account{TID: "t", OID: "o", Username: "adele@contoso"},
+				Status: &store.StatusEvent{Status: "awaiting_approval"}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signIn()
+	signIn()
+	if _, err := f.s.UpdateConnection(ctx, c.TenantID, c.ID, func(store.Connection, store.Credentials) (store.ConnectionUpdate, error) {
+		return store.ConnectionUpdate{Status: &store.StatusEvent{Status: "active"}, Approve: &store.Approval{By: "ann"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := eventTypes(t, f.s, c.TenantID, c.ID)
+	want := []string{"connection.created", "connection.signed_in", "connection.reconnected", "connection.approved", "connection.status_changed"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events\n got %v\nwant %v", got, want)
+	}
+}
