@@ -1,6 +1,7 @@
 package adminweb_test
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,7 +35,7 @@ func TestWebhookPages(t *testing.T) {
 	}
 	res := b.Post("/webhooks", url.Values{"url": {rcv.URL + "/hook"}, "event_types": {"connection.status_changed"}})
 	admintest.WantStatus(t, res, http.StatusCreated)
-	secret := secretPattern.FindString(res.Body)
+	secret := secretPattern.FindString(html.UnescapeString(res.Body)) // html/template writes + as &#43;
 	if secret == "" {
 		t.Fatalf("no secret on the page:\n%s", res.Body)
 	}
