@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/broker
 
-.PHONY: test lint build run bench bench-faults bench-scale pg-ready fuzz
+.PHONY: test lint build run bench bench-faults bench-scale bench-webhooks pg-ready fuzz
 
 test: pg-ready
 	$(GO) test -race -count=1 ./...
@@ -36,6 +36,11 @@ bench: pg-ready
 	$(GO) run ./bench/deployedbench
 	$(GO) run ./bench/tokenbench
 	$(GO) run ./bench/proxybench
+
+# bench-webhooks: one replica's webhook deliveries per second and the
+# latency from a status change to its receipt (docs/benchmarks.md).
+bench-webhooks: pg-ready
+	$(GO) run ./bench/webhookbench
 
 # fuzz runs every fuzz target for FUZZTIME each (their seed corpora already
 # run in `make test`). A failing input is saved under the package's

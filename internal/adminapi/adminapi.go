@@ -21,6 +21,7 @@ import (
 	"github.com/brokerhq/broker/internal/problem"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/web"
+	"github.com/brokerhq/broker/internal/webhooks"
 )
 
 // KeyVerifier checks bearer keys; *apikeys.Verifier is one (use the same
@@ -35,6 +36,8 @@ type Handler struct {
 	Keys    KeyVerifier
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Webhooks manages webhook endpoints (webhooks.go); nil: not offered.
+	Webhooks *webhooks.Service
 }
 
 // New returns a Handler.
@@ -63,6 +66,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get("/connections/{id}", h.detail)
 	r.Post("/connections/{id}/{action}", h.act)
 	r.Get("/audit", h.audit)
+	h.webhookRoutes(r)
 }
 
 // viewer authenticates the request's bearer key and returns it as a tenant
@@ -120,6 +124,7 @@ var problems = problem.Catalog{
 	"upstream_refused":     {Status: http.StatusBadGateway, Title: "Microsoft refused or failed"},
 	"rate_limited":         {Status: http.StatusTooManyRequests, Title: "Too many requests for this API key"},
 	"internal_error":       {Status: http.StatusInternalServerError, Title: "The broker failed"},
+	"webhook_not_found":    {Status: http.StatusNotFound, Title: "No such webhook endpoint"},
 }
 
 func writeProblem(w http.ResponseWriter, code, detail string) { writeProblemField(w, code, detail, "") }

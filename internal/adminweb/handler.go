@@ -14,6 +14,7 @@ import (
 
 	"github.com/brokerhq/broker/internal/admin"
 	"github.com/brokerhq/broker/internal/web"
+	"github.com/brokerhq/broker/internal/webhooks"
 )
 
 // Pages are the templates the handler renders.
@@ -22,8 +23,9 @@ var Pages = []string{"admin_connections.html", "admin_confirm.html", "admin_audi
 
 // Handler serves the admin pages.
 type Handler struct {
-	Service *admin.Service
-	ui      *web.UI
+	Service  *admin.Service
+	Webhooks *webhooks.Service // nil: no webhook pages (webhooks.go)
+	ui       *web.UI
 }
 
 // New returns a Handler for the service.
@@ -47,6 +49,7 @@ func (h *Handler) Mount(r chi.Router, ui *web.UI) {
 	r.Post("/api-keys", h.createKey)
 	r.Get("/api-keys/{id}/revoke", h.confirmRevoke)
 	r.Post("/api-keys/{id}/revoke", h.revokeKey)
+	h.mountWebhooks(r)
 }
 
 // viewerOf is the request's viewer as the admin service sees it; false for

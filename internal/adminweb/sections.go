@@ -30,6 +30,7 @@ type Sections struct {
 	AuditHref    string
 	Actions      []actionLink
 	Operator     bool
+	Events       []connEventRow // the connection's events (webhook_events.go); nil without webhooks
 }
 
 type historyRow struct {
@@ -65,7 +66,11 @@ func (h *Handler) Sections(r *http.Request, id string) (*Sections, error) {
 	if err != nil {
 		return nil, err
 	}
-	return SectionsOf(d, h.Service.Now()), nil
+	s := SectionsOf(d, h.Service.Now())
+	if s.Events, err = h.connectionEvents(r, d.Connection); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // SectionsOf formats a detail the caller loaded with admin.Service.Detail.

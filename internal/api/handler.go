@@ -61,6 +61,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get("/connections", h.listConnections)
 	r.Get("/connections/{id}", h.getConnection)
 	r.Get("/connections/{id}/token", h.token)
+	r.Get("/events", h.listEvents)
 	h.graphRoutes(r)
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
 	"github.com/brokerhq/broker/internal/web"
+	"github.com/brokerhq/broker/internal/webhooks"
 )
 
 // Options are what a run of the broker needs beyond its configuration.
@@ -67,8 +68,12 @@ type App struct {
 	readTimeout time.Duration
 	workers     []worker
 
-	background    *store.Store  // the background workers' pool
-	shutdownDelay time.Duration // BROKER_SHUTDOWN_DELAY: /readyz 503 before the listener stops
+	background    *store.Store // the background workers' pool
+	webhookStore  *store.Store // the webhook delivery worker's pool (webhooks.go)
+	WebhookGuard  *webhooks.Guard
+	Webhooks      *webhooks.Service
+	WebhookWorker *webhooks.Worker // run by Serve with the other workers
+	shutdownDelay time.Duration    // BROKER_SHUTDOWN_DELAY: /readyz 503 before the listener stops
 	draining      atomic.Bool
 }
 
@@ -138,6 +143,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	if err := a.newGraphProxy(o, deps.Registry); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.newWebhooks(ctx, cfg, &deps, o); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -306,6 +315,9 @@ func (a *App) notices() []web.Notice {
 func (a *App) Close() {
 	a.Store.Close()
 	a.background.Close()
+	if a.webhookStore != nil {
+		a.webhookStore.Close()
+	}
 }
 
 // housekeeping deletes expired sessions and OAuth flows, and new

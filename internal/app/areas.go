@@ -20,6 +20,7 @@ import (
 func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 	a.admin = admin.New(a.Store, a.Tokens, a.Guarded, a.Provider, a.Keys, o.Logger, o.Now)
 	adminPages := adminweb.New(a.admin)
+	adminPages.Webhooks = a.Webhooks
 	conns := connweb.New(connweb.Options{Store: a.Store, Provider: a.Guarded, Graph: a.Provider,
 		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now, Admin: adminPages})
 	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount, a.ssoArea(o).Mount)
@@ -52,6 +53,8 @@ func (a *App) apiRouter(o Options) http.Handler {
 	h.Graph = a.graph
 	r := chi.NewRouter()
 	r.Route("/api/v1", h.Routes)
-	r.Route("/api/v1/admin", adminapi.New(a.admin, a.Keys, o.Logger).Routes)
+	adm := adminapi.New(a.admin, a.Keys, o.Logger)
+	adm.Webhooks = a.Webhooks
+	r.Route("/api/v1/admin", adm.Routes)
 	return r
 }

@@ -75,6 +75,7 @@ type Config struct {
 	Demo                     bool
 	GraphProxy               GraphProxy // graphproxy.go
 	SSOBreakGlass            []string   // BROKER_SSO_BREAK_GLASS (sso.go)
+	Webhooks                 Webhooks   // webhooks.go
 }
 
 // MigrateURL is the URL migrations run with: the owner's if given.
@@ -150,6 +151,7 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		probs = append(probs, "BROKER_LOG_LEVEL must be debug, info, warn or error")
 	}
 	c.GraphProxy = loadGraphProxy(getenv, &probs)
+	c.Webhooks = loadWebhooks(getenv, &probs)
 	if need.Keys {
 		c.EncryptionKeys = parseRing(secret("BROKER_ENCRYPTION_KEYS"), "BROKER_ENCRYPTION_KEYS", &probs)
 	}

@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,13 +33,32 @@ import (
 func (s *Store) DeleteAbandonedConnections(ctx context.Context, createdBefore, now time.Time) (int64, error) {
 	var n int64
 	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM connections c
+		// Locked in tenant order: each deletion writes its tenant's
+		// connection.deleted, whose per-tenant lock is then taken in that
+		// order too. SKIP LOCKED: a row someone is changing is not abandoned.
+		rows, err := tx.Query(ctx, `SELECT `+connectionColumns+connectionFrom+`
 			WHERE c.status = 'pending' AND c.refresh_token_enc IS NULL AND c.created_at < $1
 			  AND NOT EXISTS (SELECT 1 FROM oauth_flows f
 			                  WHERE f.tenant_id = c.tenant_id AND f.connection_id = c.id
-			                    AND f.used_at IS NULL AND f.expires_at > $2)`, createdBefore, now)
-		n = tag.RowsAffected()
-		return err
+			                    AND f.used_at IS NULL AND f.expires_at > $2)
+			ORDER BY c.tenant_id, c.id FOR UPDATE OF c SKIP LOCKED`, createdBefore, now)
+		if err != nil {
+			return err
+		}
+		gone, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Connection, error) { return scanConnection(r) })
+		if err != nil {
+			return err
+		}
+		for _, c := range gone {
+			if _, err := tx.Exec(ctx, `DELETE FROM connections WHERE id = $1`, c.ID); err != nil {
+				return err
+			}
+			if err := appendEvent(ctx, tx, connectionEvent(EventConnectionDeleted, c), s.now()); err != nil {
+				return err
+			}
+		}
+		n = int64(len(gone))
+		return nil
 	})
 	return n, mapErr("delete abandoned connections", err)
 }
@@ -122,8 +142,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectExactlyOneRow(rows, scanAPIKey)
-		return err
+		if out, err = pgx.CollectExactlyOneRow(rows, scanAPIKey); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, apiKeyEvent(EventAPIKeyCreated, out), s.now())
 	})
 	return out, mapErr("create api key", err)
 }
@@ -308,7 +330,7 @@ func (s *Store) RotateBatch(ctx context.Context, limit int) (int, error) {
 	total := 0
 	for _, sc := range sealedColumns {
 		err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-			q := fmt.Sprintf(`SELECT id::text, tenant_id::text, %[1]s FROM %[2]s
+			q := fmt.Sprintf(`SELECT id::text, coalesce(tenant_id::text, ''), %[1]s FROM %[2]s
 				WHERE %[1]s IS NOT NULL AND `+keyIDSQL+` <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED`, sc.column, sc.table)
 			rows, err := tx.Query(ctx, q, primary, limit-total)
 			if err != nil {
@@ -724,4 +746,191 @@ func (s *Store) Operator(ctx context.Context, operatorID string) (Operator, erro
 			Scan(&o.ID, &o.Email, &o.PasswordHash, &o.CreatedAt, &o.PasswordChangedAt)
 	})
 	return o, mapErr("get operator", err)
+}
+
+// Events and webhooks: broker-wide endpoints and every replica's workers.
+
+// inOwner runs fn in the tenant, or, for tenantID "", across tenants for
+// the broker-wide rows (tenant_id NULL) that only broker_system sees; the
+// callers' WHERE clauses name tenant_id IS NOT DISTINCT FROM the owner.
+// Across tenants: operators' broker-wide webhook endpoints belong to no
+// tenant; tenant endpoints go through inTenant.
+func (s *Store) inOwner(ctx context.Context, tenantID string, fn func(pgx.Tx) error) error {
+	if tenantID == "" {
+		return s.acrossTenants(ctx, fn)
+	}
+	return s.inTenant(ctx, tenantID, fn)
+}
+
+// AppendBrokerEvent records a broker-wide event (tenant NULL), such as
+// broker.health_changed, and queues it for the broker-wide endpoints.
+// Across tenants: a broker-wide event belongs to no tenant.
+func (s *Store) AppendBrokerEvent(ctx context.Context, typ string, data any) error {
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		return appendEvent(ctx, tx, newEvent{Type: typ, Data: data}, s.now())
+	})
+	return mapErr("append broker event", err)
+}
+
+// DeliveryJob is a claimed delivery attempt with what sending it needs.
+type DeliveryJob struct {
+	ID, EndpointID, TenantID, URL string
+	EventID                       int64
+	EventType                     string
+	EventCreatedAt                time.Time
+	Data                          json.RawMessage
+	Attempt                       int       // this attempt's number, from 1
+	Secrets                       []string  // the current secret, then the previous during an overlap
+	FailingSince                  time.Time // first failure of the streak this attempt is in
+}
+
+// ClaimWebhookDeliveries leases up to limit due deliveries for holder:
+// only the head (lowest event) of each enabled endpoint's pending
+// deliveries, and only when no lease stands on it, so an endpoint has one
+// attempt in flight across all replicas and gets its events in order. FOR
+// UPDATE SKIP LOCKED lets replicas claim side by side without waiting.
+// Across tenants: every replica's worker delivers every tenant's events.
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, holder string, lease time.Duration, limit int) ([]DeliveryJob, error) {
+	var out []DeliveryJob
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		// One index probe per enabled endpoint for its head, however long
+		// its queue.
+		rows, err := tx.Query(ctx, `WITH due AS (
+				SELECT d.id FROM webhook_endpoints w
+				CROSS JOIN LATERAL (SELECT p.id FROM webhook_deliveries p WHERE p.endpoint_id = w.id AND p.status = 'pending'
+				                    ORDER BY p.event_id LIMIT 1) h
+				JOIN webhook_deliveries d ON d.id = h.id
+				WHERE w.enabled AND d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
+				ORDER BY d.next_attempt_at LIMIT $4 FOR UPDATE OF d SKIP LOCKED)
+			UPDATE webhook_deliveries d SET lease_holder = $2, lease_until = $1 + $3 * interval '1 millisecond',
+				attempts = d.attempts + 1, last_attempt_at = $1
+			FROM due WHERE d.id = due.id
+			RETURNING d.id::text`, now, holder, lease.Milliseconds(), limit)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT d.id::text, d.endpoint_id::text, coalesce(d.tenant_id::text, ''), w.url, e.id, e.type,
+			e.created_at, e.payload, d.attempts, w.secret_enc, w.previous_secret_enc, w.previous_secret_until,
+			coalesce(w.failing_since, $2)
+			FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id
+			WHERE d.id = ANY($1::uuid[]) ORDER BY e.id`, ids, now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var j DeliveryJob
+			var cur, prev []byte
+			var prevUntil *time.Time
+			if err := rows.Scan(&j.ID, &j.EndpointID, &j.TenantID, &j.URL, &j.EventID, &j.EventType, &j.EventCreatedAt,
+				&j.Data, &j.Attempt, &cur, &prev, &prevUntil, &j.FailingSince); err != nil {
+				return err
+			}
+			secret, err := s.ring.OpenString(cur, webhookPlace(j.EndpointID, j.TenantID, colWebhookSecret))
+			if err != nil {
+				return fmt.Errorf("open webhook secret of endpoint %s: %w", j.EndpointID, err)
+			}
+			j.Secrets = []string{secret}
+			if prev != nil && prevUntil != nil && now.Before(*prevUntil) {
+				old, err := s.ring.OpenString(prev, webhookPlace(j.EndpointID, j.TenantID, colWebhookPrevious))
+				if err != nil {
+					return fmt.Errorf("open previous webhook secret of endpoint %s: %w", j.EndpointID, err)
+				}
+				j.Secrets = append(j.Secrets, old)
+			}
+			out = append(out, j)
+		}
+		return rows.Err()
+	})
+	return out, mapErr("claim webhook deliveries", err)
+}
+
+// DeliveryOutcome is what one attempt came to.
+type DeliveryOutcome struct {
+	Delivered  bool
+	StatusCode int // 0: no HTTP answer
+	Error      string
+	Duration   time.Duration
+	RetryAt    *time.Time // not delivered: the next attempt; nil: failed for good
+	// Disable, when set, disables the endpoint with this reason (410 Gone,
+	// retries exhausted) and records webhook.endpoint_disabled.
+	Disable string
+}
+
+// FinishWebhookDelivery records an attempt's outcome and releases its
+// lease, only while holder still holds it (else ErrLeaseLost, nothing
+// written).
+// Across tenants: every replica's worker delivers every tenant's events.
+func (s *Store) FinishWebhookDelivery(ctx context.Context, id, holder string, now time.Time, o DeliveryOutcome) error {
+	status := "pending"
+	switch {
+	case o.Delivered:
+		status = "delivered"
+	case o.RetryAt == nil:
+		status = "failed"
+	}
+	var code *int
+	if o.StatusCode != 0 {
+		code = &o.StatusCode
+	}
+	next := now
+	if o.RetryAt != nil {
+		next = *o.RetryAt
+	}
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		var endpointID, tenantID string
+		err := tx.QueryRow(ctx, `UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, lease_holder = NULL,
+			lease_until = NULL, last_status_code = $5, last_error = $6, last_duration_ms = $7,
+			delivered_at = CASE WHEN $3 = 'delivered' THEN $8 ELSE delivered_at END
+			WHERE id = $1 AND lease_holder = $2 RETURNING endpoint_id::text, coalesce(tenant_id::text, '')`,
+			id, holder, status, next, code, truncate(o.Error, 500), o.Duration.Milliseconds(), now).Scan(&endpointID, &tenantID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrLeaseLost
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET
+			failing_since = CASE WHEN $2 THEN NULL ELSE coalesce(failing_since, $3) END WHERE id = $1`,
+			endpointID, o.Delivered, now); err != nil {
+			return err
+		}
+		if o.Disable == "" {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, disabled_at = $3,
+			updated_at = now() WHERE id = $1 AND enabled RETURNING `+webhookColumns, endpointID, o.Disable, now)
+		if err != nil {
+			return err
+		}
+		eps, err := pgx.CollectRows(rows, scanWebhook)
+		if err != nil || len(eps) == 0 {
+			return err
+		}
+		return appendEvent(ctx, tx, newEvent{TenantID: tenantID, Type: EventWebhookEndpointDisabled,
+			Data: endpointDisabledData(eps[0])}, now)
+	})
+	return mapErr("finish webhook delivery", err)
+}
+
+// QueueStats is the delivery queue's depth and age, for metrics.
+type QueueStats struct {
+	Pending      int64
+	OldestAgeSec float64 // the oldest undelivered event's age; 0 when none
+}
+
+// WebhookQueueStats measures the queue of pending deliveries.
+// Across tenants: the metrics cover every tenant's queue.
+func (s *Store) WebhookQueueStats(ctx context.Context, now time.Time) (QueueStats, error) {
+	var q QueueStats
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM $1 - min(e.created_at)), 0)::float8
+			FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE d.status = 'pending'`, now).
+			Scan(&q.Pending, &q.OldestAgeSec)
+	})
+	return q, mapErr("webhook queue stats", err)
 }

@@ -14,12 +14,14 @@ import (
 // one here is the visible, reviewed step a new cross-tenant query takes;
 // each says why on its "Across tenants:" line in across.go.
 var crossTenantQueries = []string{
-	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AddTokenUsage", "AppendAudit", "ClaimDueConnections",
-	"ConnectionStamps", "ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator",
-	"CreateSession", "CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
-	"ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate", "RevokedAPIKeysSince", "RotateBatch",
-	"SSOTenantOf", "SeedConnections", "SessionByHash", "SetRequireApproval", "SetRequireSSO", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
-	"inScope",
+	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AddTokenUsage", "AppendAudit", "AppendBrokerEvent",
+	"ClaimDueConnections", "ClaimWebhookDeliveries", "ConnectionStamps", "ConnectionTenantID",
+	"CountNotUnderPrimary", "CreateAPIKey", "CreateOperator", "CreateSession", "CreateTenant", "CreateUser",
+	"DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
+	"FinishWebhookDelivery", "ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate",
+	"RevokedAPIKeysSince", "RotateBatch", "SSOTenantOf", "SeedConnections", "SessionByHash",
+	"SetRequireApproval", "SetRequireSSO", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
+	"WebhookQueueStats", "inOwner", "inScope",
 }
 
 // TestCrossTenantQueriesLiveInAcrossGo reads the package's source: every

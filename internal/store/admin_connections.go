@@ -52,7 +52,10 @@ func (s *Store) ShredConnection(ctx context.Context, tenantID, id string) (Conne
 			return err
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM connections WHERE id = $1`, id)
-		return notFoundIfNone("shred connection", tag, err)
+		if err := notFoundIfNone("shred connection", tag, err); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, connectionEvent(EventConnectionDeleted, c), s.now())
 	})
 	return c, mapErr("shred connection", err)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,7 +52,28 @@ func (s *Store) ListAPIKeys(ctx context.Context, tenantID string) ([]APIKey, err
 // RevokeAPIKey revokes a key of the tenant; revoking twice is not an error.
 func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, id string, now time.Time) error {
 	return s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1`, id, now)
-		return notFoundIfNone("revoke api key", tag, err)
+		// Only the first revocation is an event: revoking twice changes nothing.
+		rows, err := tx.Query(ctx, `UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, $2) FROM api_keys prev
+			WHERE k.id = $1 AND prev.id = k.id RETURNING prev.revoked_at IS NULL, k.id, coalesce(k.tenant_id::text, ''), k.name, k.prefix, k.secret_hash,
+			k.project_ids::text[], k.scope, coalesce(k.created_by::text, ''), k.created_at, k.revoked_at, k.last_used_at`, id, now)
+		if err != nil {
+			return mapErr("revoke api key", err)
+		}
+		var first bool
+		var k APIKey
+		got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (APIKey, error) {
+			return k, r.Scan(&first, &k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.SecretHash, &k.ProjectIDs, &k.Scope,
+				&k.CreatedBy, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
+		})
+		if err != nil {
+			return mapErr("revoke api key", err)
+		}
+		if len(got) == 0 {
+			return fmt.Errorf("store: revoke api key: %w", ErrNotFound)
+		}
+		if !first {
+			return nil
+		}
+		return appendEvent(ctx, tx, apiKeyEvent(EventAPIKeyRevoked, got[0]), s.now())
 	})
 }

@@ -150,8 +150,10 @@ func (s *Store) CreateConnection(ctx context.Context, n NewConnection) (Connecti
 			return err
 		}
 		var err error
-		c, err = scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, c.ID))
-		return err
+		if c, err = scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, c.ID)); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, connectionEvent(EventConnectionCreated, c), s.now())
 	})
 	return c, mapErr("create connection", err)
 }
@@ -282,6 +284,7 @@ func (s *Store) applyUpdate(ctx context.Context, tx pgx.Tx, c *Connection, u Con
 		return s.ring.SealString(*v, connPlace(c, col))
 	}
 	approvalHold(c, &u)
+	before := *c
 	hold := u.Status != nil && u.Status.Status == "awaiting_approval" && u.Approve == nil
 	// Each optional column keeps its value when its "set" flag is false.
 	_, err := tx.Exec(ctx, `UPDATE connections SET
@@ -326,9 +329,11 @@ func (s *Store) applyUpdate(ctx context.Context, tx pgx.Tx, c *Connection, u Con
 		return err
 	}
 	if u.Status != nil && (u.Status.Status != c.Status || u.Status.ErrorCode != c.StatusCode) {
-		return insertEvent(ctx, tx, c.TenantID, c.ID, *u.Status)
+		if err := insertEvent(ctx, tx, c.TenantID, c.ID, *u.Status); err != nil {
+			return err
+		}
 	}
-	return nil
+	return writeConnectionEvents(ctx, tx, before, u, s.now())
 }
 
 func pick[T any](p *T, f func(*T) string) string {
@@ -361,8 +366,15 @@ func insertEvent(ctx context.Context, tx pgx.Tx, tenantID, connID string, e Stat
 // DeleteConnection removes a connection and, with it, its secrets.
 func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) error {
 	return s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		c, err := scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1 FOR UPDATE OF c`, id))
+		if err != nil {
+			return mapErr("delete connection", err)
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM connections WHERE id = $1`, id)
-		return notFoundIfNone("delete connection", tag, err)
+		if err := notFoundIfNone("delete connection", tag, err); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, connectionEvent(EventConnectionDeleted, c), s.now())
 	})
 }
 

@@ -40,8 +40,10 @@ func (s *Store) CreateConnectionWithFlow(ctx context.Context, n NewConnection, f
 			return err
 		}
 		var err error
-		c, err = scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, c.ID))
-		return err
+		if c, err = scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, c.ID)); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, connectionEvent(EventConnectionCreated, c), s.now())
 	})
 	return c, f, mapErr("create connection with flow", err)
 }

@@ -10,6 +10,8 @@ var sealedColumns = []sealedColumn{
 	{"connections", colClientSecret},
 	{"connections", colAccessToken},
 	{"oauth_flows", "verifier_enc"},
+	{"webhook_endpoints", colWebhookSecret},
+	{"webhook_endpoints", colWebhookPrevious},
 }
 
 // SealedColumns names every ciphertext column as table.column, for tests

@@ -106,7 +106,7 @@ func rawConn(t testing.TB, url string) *pgx.Conn {
 }
 
 var tenantOwnedTables = []string{"tenants", "projects", "users", "project_members", "sessions", "connections",
-	"connection_events", "oauth_flows", "api_keys", "audit_events", "operators"}
+	"connection_events", "oauth_flows", "api_keys", "audit_events", "operators", "events", "webhook_endpoints", "webhook_deliveries"}
 
 func TestRawSelectWithoutTenantSeesNothing(t *testing.T) {
 	f := newFixture(t)
@@ -296,12 +296,20 @@ func TestKeyRotationMovesEverythingToPrimary(t *testing.T) {
 		ConnectionID: f.connA.ID, SessionHash: []byte("x"), Verifier: "verifier-PLAINTEXT", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	// A broker-wide webhook endpoint (no tenant), its secret rotated: both columns hold one.
+	ep, err := f.s.CreateWebhookEndpoint(ctx, store.NewWebhookEndpoint{URL: "https://hooks.example/x", Secret: "whsec_OLD-PLAINTEXT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.RotateWebhookSecret(ctx, "", ep.ID, "whsec_NEW-PLAINTEXT", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	rotated := openStore(t, f.url, keyK2+","+keyK1)
 	// Still opens under the old key while k2 is primary.
 	if _, cr, err := rotated.ConnectionWithCredentials(ctx, f.tenantA.ID, f.connA.ID); err != nil || cr.RefreshToken != rtA {
 		t.Fatalf("old ciphertext after new primary: %q %v", cr.RefreshToken, err)
 	}
-	const want = 12 // 9 client secrets, 1 refresh token, 1 access token, 1 verifier
+	const want = 14 // 9 client secrets, 1 refresh token, 1 access token, 1 verifier, 2 webhook secrets
 	if before, _ := rotated.CountNotUnderPrimary(ctx); before != want {
 		t.Fatalf("before rotation %d ciphertexts under k1, want %d", before, want)
 	}

@@ -53,6 +53,9 @@ func navFor(v *ViewerInfo, path string) []NavLink {
 		links = append(links, NavLink{Href: "/api-keys", Label: "API keys"})
 		links = append(links, NavLink{Href: "/settings/sso", Label: "Single sign-on"})
 	}
+	if v.IsOperator || v.IsAdmin() {
+		links = append(links, NavLink{Href: "/webhooks", Label: "Webhooks"})
+	}
 	for i := range links {
 		switch h := links[i].Href; {
 		case h == "/connections":

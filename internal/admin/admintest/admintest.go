@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -33,6 +34,7 @@ import (
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
 	"github.com/brokerhq/broker/internal/web"
+	"github.com/brokerhq/broker/internal/webhooks"
 )
 
 // Server is the whole broker router on a real listener: the connection
@@ -46,6 +48,7 @@ type Server struct {
 	Usage    *tokens.Usage
 	Verifier *apikeys.Verifier
 	AdminSvc *admin.Service
+	Webhooks *webhooks.Service // receivers on 127.0.0.1 allowed, as an operator would for local ones
 
 	Operator store.Operator
 	Globex   store.Tenant
@@ -85,10 +88,14 @@ func NewAt(t testing.TB, host string) *Server {
 	s.AdminSvc = admin.New(s.Store, s.Tokens, s.MS, s.MS, s.Verifier, logger, now)
 	s.seed(t)
 
+	s.Webhooks = &webhooks.Service{Store: s.Store, Now: now, Guard: &webhooks.Guard{AllowHTTPHosts: []string{"127.0.0.1"},
+		AllowNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}}
 	adm := adminweb.New(s.AdminSvc)
+	adm.Webhooks = s.Webhooks
 	conn := connweb.New(connweb.Options{Store: s.Store, Provider: s.MS, Graph: s.MS, RedirectURL: s.Redirect, Logger: logger, Now: now, Admin: adm})
 	tokenAPI := api.New(s.Store, s.Tokens, s.Verifier, s.Usage, logger, now)
 	adminAPI := adminapi.New(s.AdminSvc, s.Verifier, logger)
+	adminAPI.Webhooks = s.Webhooks
 	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
 		Now: now, Passwords: auth.CheapParams,
 		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount},
