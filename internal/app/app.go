@@ -16,6 +16,7 @@ import (
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/apphealth"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/connect"
 	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
@@ -57,6 +58,7 @@ type App struct {
 	Keys    *apikeys.Verifier
 	Usage   *tokens.Usage
 	admin   *admin.Service
+	connect *connect.Service // connect links (areas.go)
 	logger  *slog.Logger
 
 	graph      *graphproxy.Proxy // graph.go

@@ -673,3 +673,21 @@ func (s *Store) Operator(ctx context.Context, operatorID string) (Operator, erro
 	})
 	return o, mapErr("get operator", err)
 }
+
+// Connect links: a link's token arrives before its tenant is known.
+
+// ConnectSessionByTokenHash finds a connect session by the SHA-256 of the
+// token in its URL.
+// Across tenants: the hosted page is opened by someone with no broker login
+// and only the link's token, whose hash finds the row that names the tenant;
+// everything after runs in that tenant.
+func (s *Store) ConnectSessionByTokenHash(ctx context.Context, tokenHash []byte) (ConnectSession, error) {
+	var out ConnectSession
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanConnectSession(tx.QueryRow(ctx, `SELECT `+connectSessionColumns+` FROM connect_sessions
+			WHERE token_hash = $1`, tokenHash))
+		return err
+	})
+	return out, mapErr("connect session by token", err)
+}

@@ -28,7 +28,8 @@ type UI struct {
 	assets   *assets
 	sessions *Sessions
 	flashes  []securecookie.Codec
-	missing  []string // pages areas asked for that do not exist
+	connect  []securecookie.Codec // connectcookie.go
+	missing  []string             // pages areas asked for that do not exist
 }
 
 // Sessions is the session manager, for areas that need re-authentication.
