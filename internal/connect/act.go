@@ -58,7 +58,7 @@ func Allows(list []string, v string) bool { return len(list) == 0 || slices.Cont
 // to the same service the broker's New connection page uses. Project and
 // scopes come from the session, never from the browser. ErrInvalid:
 // f.Errors says why. A client credentials connection is finished at once.
-func (s *Service) Submit(ctx context.Context, p Page, f *connections.Form, requestID string) (connections.Outcome, error) {
+func (s *Service) Submit(ctx context.Context, p Page, f *connections.Form, requestID string) (out connections.Outcome, err error) {
 	cs := p.Session
 	f.ProjectID, f.Scopes = cs.ProjectID, sessionScopes(cs)
 	projects := []connections.Project{{ID: cs.ProjectID, TenantID: cs.TenantID}}
@@ -77,7 +77,14 @@ func (s *Service) Submit(ctx context.Context, p Page, f *connections.Form, reque
 		f.Clear()
 		return connections.Outcome{}, connections.ErrInvalid
 	}
-	out, err := s.Connections.Submit(ctx, s.Actor(cs, p.Binding, requestID), f)
+	if cs.ConnectionName == "" && f.Name == NewForm(cs).Name {
+		// The name the page suggested: the same end user connecting a second
+		// mailbox gets "… (2)" rather than an error about a name they never chose.
+		if f.Name, err = s.freeName(ctx, cs, f.Name); err != nil {
+			return connections.Outcome{}, err
+		}
+	}
+	out, err = s.Connections.Submit(ctx, s.Actor(cs, p.Binding, requestID), f)
 	if err != nil || out.RedirectURL != "" {
 		return out, err
 	}
@@ -149,4 +156,21 @@ func (s *Service) Revoke(ctx context.Context, by Creator, id string) (store.Conn
 	}
 	s.audit(ctx, by, "connect_session.revoked", cs, nil)
 	return cs, nil
+}
+
+// freeName is name, or name with the first free " (n)" in the project.
+func (s *Service) freeName(ctx context.Context, cs store.ConnectSession, name string) (string, error) {
+	try := name
+	for n := 2; n < 100; n++ {
+		_, err := s.Store.ConnectionByName(ctx, cs.TenantID, cs.ProjectID, try)
+		if errors.Is(err, store.ErrNotFound) {
+			return try, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("connect: free name: %w", err)
+		}
+		suffix := fmt.Sprintf(" (%d)", n)
+		try = string([]rune(name)[:min(len([]rune(name)), 100-len(suffix))]) + suffix
+	}
+	return name, nil // let the form say the name is taken
 }

@@ -29,7 +29,7 @@ type Handler struct {
 func New(svc *connect.Service) *Handler { return &Handler{Service: svc} }
 
 // Pages are the templates the handler renders.
-var Pages = []string{"connect_form.html", "connect_reconnect.html", "connect_status.html"}
+var Pages = []string{"connect_form.html", "connect_reconnect.html", "connect_status.html", "connect_link_created.html"}
 
 // Mount registers the routes, outside RequireSignIn: the person has no
 // broker login; the link's token and the browser's cookie are the
@@ -41,6 +41,7 @@ func (h *Handler) Mount(r chi.Router, ui *web.UI) {
 	r.Get("/connect/{token}", h.open)
 	r.Post("/connect/{token}", h.submit)
 	r.Post("/connect/{token}/reconnect", h.reconnect)
+	r.With(web.RequireSignIn).Post("/connections/{id}/connect-link", h.reconnectLink)
 }
 
 // page opens the session of the URL's token for this browser, binding it
@@ -163,11 +164,15 @@ func (h *Handler) toMicrosoft(w http.ResponseWriter, r *http.Request, to string)
 // origin for images (a tenant's logo lives on its own site); everything
 // else, frame-ancestors 'none' included, stays as the router set it.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page string, p connect.Page, data any) {
-	if origin := logoOrigin(p.Settings.LogoURL); origin != "" {
+	allowLogo(w, p.Settings.LogoURL)
+	h.ui.Render(w, r, status, page, web.Page{Title: "Connect Outlook · " + p.TenantName, Data: data})
+}
+
+func allowLogo(w http.ResponseWriter, logoURL string) {
+	if origin := logoOrigin(logoURL); origin != "" {
 		csp := w.Header().Get("Content-Security-Policy")
 		w.Header().Set("Content-Security-Policy", strings.Replace(csp, "img-src 'self' data:", "img-src 'self' data: "+origin, 1))
 	}
-	h.ui.Render(w, r, status, page, web.Page{Title: "Connect Outlook · " + p.TenantName, Data: data})
 }
 
 func logoOrigin(raw string) string {

@@ -105,6 +105,7 @@ type statusView struct {
 
 func (h *Handler) status(w http.ResponseWriter, r *http.Request, code int, v statusView) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
+	allowLogo(w, v.Brand.LogoURL)
 	h.ui.Render(w, r, code, "connect_status.html", web.Page{Title: "Connect Outlook", Data: v})
 }
 
