@@ -69,6 +69,23 @@ func TestBrowserConnectLinks(t *testing.T) {
 			tok.Connection.EndUser.ID != "u-dana" || tok.Connection.Metadata["plan"] != "pro" {
 			t.Fatalf("token: %d %v %+v", status, prob, tok)
 		}
+		// The link's token is a credential: no log line holds it.
+		token := strings.TrimPrefix(cs.ConnectURL, s.URL+"/connect/")
+		if strings.Contains(s.logs.String(), token) {
+			t.Fatal("the connect link's token is in the log")
+		}
+		// The audit log names the API key and the end user for the new connection.
+		events, err := s.Store.ListAudit(ctx, s.Tenant.ID, store.AuditFilter{ConnectionID: connID})
+		named := false
+		for _, e := range events {
+			if e.Action == "connection.created" {
+				named = e.ActorType == "api_key" && e.ActorID == s.KeyID && e.Details["end_user_id"] == "u-dana" &&
+					e.Details["connect_session_id"] == cs.ID
+			}
+		}
+		if err != nil || !named {
+			t.Fatalf("audit of the connection %+v (%v)", events, err)
+		}
 		// Opened again in the same browser: the outcome, not a second connection.
 		b.Do("reopen the link", chromedp.Navigate(cs.ConnectURL), chromedp.WaitReady(chromedp.CSS("body")))
 		s.waitReturn(t, b, 2)

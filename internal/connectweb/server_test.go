@@ -39,6 +39,7 @@ type server struct {
 	*conntest.Env
 	URL     string
 	Key     string // a token key of every project
+	KeyID   string
 	Product *product
 	logs    *conntest.SyncBuffer
 }
@@ -112,9 +113,11 @@ func newServer(t *testing.T) *server {
 		AllowedReturnOrigins: []string{s.Product.URL}}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Key, _, err = apikeys.Create(context.Background(), s.Store, apikeys.NewKey{TenantID: s.Tenant.ID, Name: "crm backend"}); err != nil {
+	key, row, err := apikeys.Create(context.Background(), s.Store, apikeys.NewKey{TenantID: s.Tenant.ID, Name: "crm backend"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	s.Key, s.KeyID = key, row.ID
 	return s
 }
 
