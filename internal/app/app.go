@@ -321,6 +321,10 @@ func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, lo
 		if _, err := st.DeleteExpiredFlows(ctx, now().Add(-time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: flows", "err", err)
 		}
+		// Connect sessions answer GET for 30 days after they expire, then go.
+		if _, err := st.DeleteOldConnectSessions(ctx, now().Add(-30*24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping: connect sessions", "err", err)
+		}
 		if n, err := st.DeleteAbandonedConnections(ctx, now().Add(-connections.PendingTTL), now()); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: abandoned sign-ins", "err", err)
 		} else if n > 0 {

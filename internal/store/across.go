@@ -691,3 +691,17 @@ func (s *Store) ConnectSessionByTokenHash(ctx context.Context, tokenHash []byte)
 	})
 	return out, mapErr("connect session by token", err)
 }
+
+// DeleteOldConnectSessions removes connect sessions that expired before
+// before, finished or not, and returns how many.
+// Across tenants: housekeeping removes every tenant's old connect sessions in
+// one statement.
+func (s *Store) DeleteOldConnectSessions(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM connect_sessions WHERE expires_at < $1`, before)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, mapErr("delete old connect sessions", err)
+}

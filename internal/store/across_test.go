@@ -15,7 +15,7 @@ import (
 // each says why on its "Across tenants:" line in across.go.
 var crossTenantQueries = []string{
 	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AddTokenUsage", "AppendAudit", "ClaimDueConnection",
-	"ConnectSessionByTokenHash", "ConnectionStamps", "ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator",
+	"ConnectSessionByTokenHash", "ConnectionStamps", "DeleteOldConnectSessions", "ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator",
 	"CreateSession", "CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
 	"ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate", "RevokedAPIKeysSince", "RotateBatch",
 	"SessionByHash", "SetRequireApproval", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",

@@ -59,6 +59,13 @@ func TestConnectSessions(t *testing.T) {
 	if ok, _ := f.s.BindConnectSession(ctx, f.tenantA.ID, old.ID, []byte("late"), now.Add(2*time.Minute)); ok {
 		t.Fatal("an expired session was bound")
 	}
+	// Housekeeping removes sessions long expired, of every tenant, and no other.
+	if n, err := f.s.DeleteOldConnectSessions(ctx, now.Add(30*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("deleted %d (%v), want the one expired", n, err)
+	}
+	if _, err := f.s.ConnectSession(ctx, f.tenantA.ID, cs.ID); err != nil {
+		t.Fatalf("an unexpired session was deleted: %v", err)
+	}
 }
 
 // The connections list finds connections by their end user: the search
