@@ -19,6 +19,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/brokerhq/broker/internal/admin"
+	"github.com/brokerhq/broker/internal/adminweb"
 	"github.com/brokerhq/broker/internal/api"
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/auth"
@@ -87,19 +89,20 @@ func newServer(t *testing.T) *server {
 	t.Cleanup(s.Product.Close)
 	logger := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
+	toks := tokens.New(s.Store, s.MS, tokens.Options{Now: s.Clock.Now, Logger: logger})
+	t.Cleanup(toks.Close)
+	keys := apikeys.NewVerifier(s.Store, apikeys.Options{Now: s.Clock.Now, Logger: logger})
+	adminPages := adminweb.New(admin.New(s.Store, toks, s.MS, s.MS, keys, logger, s.Clock.Now))
 	conns := connweb.New(connweb.Options{Store: s.Store, Provider: s.MS, Graph: s.MS, RedirectURL: s.Redirect,
-		Logger: logger, Now: s.Clock.Now})
+		Logger: logger, Now: s.Clock.Now, Admin: adminPages})
 	svc := connect.New(s.Store, conns.Service, s.URL, logger, s.Clock.Now)
 	pages := connectweb.New(svc)
 	conns.Connect = pages
-	toks := tokens.New(s.Store, s.MS, tokens.Options{Now: s.Clock.Now, Logger: logger})
-	t.Cleanup(toks.Close)
-	h := api.New(s.Store, toks, apikeys.NewVerifier(s.Store, apikeys.Options{Now: s.Clock.Now, Logger: logger}), nil,
-		logger, s.Clock.Now)
+	h := api.New(s.Store, toks, keys, nil, logger, s.Clock.Now)
 	h.Connect = svc
 	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
 		Now: s.Clock.Now, Passwords: auth.CheapParams,
-		Mount:    []func(chi.Router, *web.UI){conns.Mount, pages.Mount},
+		Mount:    []func(chi.Router, *web.UI){conns.Mount, adminPages.Mount, pages.Mount},
 		MountAPI: []func(chi.Router, *web.UI){func(r chi.Router, _ *web.UI) { r.Route("/v1", h.Routes) }}})
 	if err != nil {
 		t.Fatal(err)

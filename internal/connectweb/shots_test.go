@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brokerhq/broker/internal/browsertest"
+	"github.com/brokerhq/broker/internal/connections/conntest"
 	"github.com/brokerhq/broker/internal/store"
 )
 
@@ -46,7 +47,7 @@ func TestConnectPageScreenshots(t *testing.T) {
 		b.Do("expired", chromedp.Navigate(expired.ConnectURL), chromedp.WaitVisible(chromedp.CSS("#connect-status")))
 		shot("connect-expired")
 		used := s.create(t, nil)
-		other := browsertest.New(t, browsertest.Options{Timeout: time.Minute})
+		other := browsertest.New(t, browsertest.Options{Timeout: 3 * time.Minute})
 		other.Do("bind elsewhere", chromedp.Navigate(used.ConnectURL), chromedp.WaitVisible(chromedp.CSS("#submit")))
 		b.Do("second browser", chromedp.Navigate(used.ConnectURL), chromedp.WaitVisible(chromedp.CSS("#connect-status")))
 		shot("connect-other-browser")
@@ -63,6 +64,19 @@ func TestConnectPageScreenshots(t *testing.T) {
 		b.Do("reconnect", chromedp.Navigate(rc.ConnectURL), chromedp.WaitVisible(chromedp.CSS("#reconnect")))
 		shot("connect-reconnect")
 	}
+	// The admin side: a connection's end user and metadata, Copy reconnect
+	// link and the link page, and the list filtered by end user.
+	id := s.opsConnection(t)
+	for _, width := range []int{1366, 390} {
+		b := browsertest.New(t, browsertest.Options{Width: width, Height: 900, Timeout: 3 * time.Minute})
+		b.SignIn(s.URL, s.Admin.Email, conntest.Password)
+		b.Do("connection page", chromedp.Navigate(s.URL+"/connections/"+id), chromedp.WaitVisible(chromedp.CSS("#end-user")))
+		b.SaveScreenshot(filepath.Join(dir, "connection-end-user-"+strconv.Itoa(width)+".png"))
+		b.Do("copy reconnect link", chromedp.Click(chromedp.CSS("#copy-reconnect-link")), chromedp.WaitVisible(chromedp.CSS("#connect-link")))
+		b.SaveScreenshot(filepath.Join(dir, "reconnect-link-"+strconv.Itoa(width)+".png"))
+		b.Do("list by end user", chromedp.Navigate(s.URL+"/connections?end_user=u-ops"), chromedp.WaitVisible(chromedp.CSS("#connections")))
+		b.SaveScreenshot(filepath.Join(dir, "connections-end-user-"+strconv.Itoa(width)+".png"))
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -76,7 +90,8 @@ func (s *server) opsConnection(t *testing.T) string {
 	}
 	c, err = s.Store.CreateConnection(context.Background(), store.NewConnection{TenantID: s.Tenant.ID, ProjectID: s.Sales.ID,
 		Name: "Ops shared inbox", AccountType: "common", AuthType: "authorization_code", Status: "needs_reauth",
-		EndUser: store.EndUser{ID: "u-ops"}})
+		EndUser:  store.EndUser{ID: "u-ops", Email: "ops@customer.test", DisplayName: "Ops team"},
+		Metadata: map[string]string{"crm_account": "42", "plan": "pro"}})
 	if err != nil {
 		t.Fatal(err)
 	}
