@@ -42,6 +42,9 @@ Usage:
   broker demo                                 serve with the built-in demo (simulated Microsoft, demo tenant)
   broker migrate up|status                    apply or list schema migrations
   broker tenant create --slug S --name N      add a tenant
+  broker tenant connect-settings --tenant S [--display-name N] [--logo-url U] [--color #rrggbb]
+                                    [--allow-return-origin O]... [--clear-return-origins]
+                                             the connect page's look and allowed return_url origins (shown without flags)
   broker project create --tenant S --name N  add a project (a connection's Location)
   broker project graph-policy --tenant S --project N [--allow "GET /v1.0/me/messages"]... [--clear]
                                              the project's Graph proxy allowlist (shown without flags)
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return cmdMigrate(ctx, sub, getenv, s)
 	case cmd == "tenant" && sub == "create":
 		return cmdTenantCreate(ctx, rest[1:], getenv, s)
+	case cmd == "tenant" && sub == "connect-settings":
+		return cmdConnectSettings(ctx, rest[1:], getenv, s)
 	case cmd == "project" && sub == "create":
 		return cmdProjectCreate(ctx, rest[1:], getenv, s)
 	case cmd == "project" && sub == "graph-policy":

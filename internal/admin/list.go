@@ -24,6 +24,7 @@ type Filter struct {
 	AccountType string
 	AuthType    string
 	Search      string
+	EndUser     string // a connect link's end user ID, exactly
 	Sort        string // newest | oldest | name | name_desc
 	Cursor      string
 	Limit       int
@@ -122,7 +123,11 @@ func (s *Service) List(ctx context.Context, v Viewer, f Filter) (List, error) {
 	if f.Search, ok = cleanText(f.Search, 200); !ok {
 		return out, errBadText("q")
 	}
+	if f.EndUser, ok = cleanText(f.EndUser, 200); !ok {
+		return out, errBadText("end_user")
+	}
 	q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort, q.Search = f.Status, f.ProjectID, f.AccountType, f.AuthType, f.Sort, f.Search
+	q.EndUserID = f.EndUser
 	out.Filter = f
 
 	var page store.ConnectionPage

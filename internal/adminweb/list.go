@@ -67,7 +67,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := admin.Filter{Tenant: q.Get("tenant"), Status: q.Get("status"), ProjectID: q.Get("project"),
 		AccountType: q.Get("account_type"), AuthType: q.Get("auth_type"), Search: q.Get("q"), Sort: q.Get("sort"),
-		Cursor: q.Get("cursor")}
+		Cursor: q.Get("cursor"), EndUser: q.Get("end_user")}
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
 		f.Limit = n
 	}
@@ -79,7 +79,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	now := h.ui.Now()
 	view := listView{List: l, Operator: v.Operator(), TenantAdmin: wv.IsAdmin(), CanCreate: !v.Operator()}
 	f = l.Filter
-	view.Filtered = f.Status != "" || f.ProjectID != "" || f.AccountType != "" || f.AuthType != "" || f.Search != "" || f.Tenant != ""
+	view.Filtered = f.Status != "" || f.ProjectID != "" || f.AccountType != "" || f.AuthType != "" || f.Search != "" || f.Tenant != "" || f.EndUser != ""
 	for _, st := range append([]string{"broken"}, admin.Statuses...) {
 		n := l.Count(st)
 		if n == 0 && st != "broken" && st != "active" && st != f.Status {
@@ -162,7 +162,7 @@ func listHref(f admin.Filter) string {
 		sort = ""
 	}
 	return href("/connections", "tenant", f.Tenant, "status", f.Status, "project", f.ProjectID,
-		"account_type", f.AccountType, "auth_type", f.AuthType, "q", f.Search, "sort", sort, "cursor", f.Cursor)
+		"account_type", f.AccountType, "auth_type", f.AuthType, "q", f.Search, "end_user", f.EndUser, "sort", sort, "cursor", f.Cursor)
 }
 
 // setApproval serves POST /settings/approval: require_approval=on|off.

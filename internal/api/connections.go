@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -35,6 +37,24 @@ type connectionJSON struct {
 	UpdatedAt             time.Time  `json:"updated_at"`
 	LastRefreshAt         *time.Time `json:"last_refresh_at,omitempty"`
 	LastUsedAt            *time.Time `json:"last_used_at,omitempty"`
+	// EndUser and Metadata: set when a connect link made the connection.
+	EndUser  *endUserJSON      `json:"end_user,omitempty"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+// endUserOf is the connection's end user, or nil when it has none.
+func endUserOf(u store.EndUser) *endUserJSON {
+	if u.ID == "" {
+		return nil
+	}
+	return &endUserJSON{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName}
+}
+
+func metadataJSON(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 func toJSON(c *store.Connection) connectionJSON {
@@ -44,7 +64,7 @@ func toJSON(c *store.Connection) connectionJSON {
 		Account: account{TenantID: first(c.AccountTID, c.MSTenant), User: first(c.AccountUsername, c.UserPrincipal)},
 		Scopes:  nonNil(c.GrantedScopes), RequestedScopes: nonNil(c.RequestedScopes), ClientID: c.ClientID,
 		ClientSecretExpiresAt: c.ClientSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		LastRefreshAt: c.LastRefreshAt, LastUsedAt: c.LastUsedAt}
+		LastRefreshAt: c.LastRefreshAt, LastUsedAt: c.LastUsedAt, EndUser: endUserOf(c.EndUser), Metadata: metadataJSON(c.Metadata)}
 }
 
 func first(a, b string) string {
@@ -99,7 +119,12 @@ func (h *Handler) listConnections(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := store.ListConnectionsFilter{ProjectIDs: key.ProjectIDs, Status: q.Get("status"), Limit: 100, AfterID: q.Get("after")}
+	f := store.ListConnectionsFilter{ProjectIDs: key.ProjectIDs, Status: q.Get("status"), Limit: 100, AfterID: q.Get("after"),
+		EndUserID: q.Get("end_user_id")}
+	if len(f.EndUserID) > 200 || !utf8.ValidString(f.EndUserID) || strings.ContainsRune(f.EndUserID, 0) {
+		writeProblem(w, "invalid_request", "end_user_id must be an end user's id, at most 200 characters of text.", 0)
+		return
+	}
 	if f.Status != "" && !slices.Contains(statuses, f.Status) {
 		writeProblem(w, "invalid_request", "status must be one of the connection statuses in the API document.", 0)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/connect"
 	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tokens"
@@ -33,6 +34,10 @@ type Handler struct {
 	// (default 10s); past it the caller gets upstream_unavailable.
 	TokenWait time.Duration
 	Graph     *graphproxy.Proxy // nil: the Graph proxy answers not_found
+	// Connect makes connect links (nil: not_found); ConnectLimit, if set,
+	// bounds how fast one key creates them.
+	Connect      *connect.Service
+	ConnectLimit *apikeys.PerKey
 }
 
 // New returns a Handler with its dependencies.
@@ -63,6 +68,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get("/connections/{id}/token", h.token)
 	r.Get("/events", h.listEvents)
 	h.graphRoutes(r)
+	h.connectRoutes(r)
 }
 
 // authenticate returns the request's verified API key, or answers 401 (or

@@ -36,6 +36,9 @@ type connectionRef struct {
 	AuthType    string  `json:"auth_type"`
 	Status      string  `json:"status"`
 	Account     account `json:"account"`
+	// EndUser and Metadata: set when a connect link made the connection.
+	EndUser  *endUserJSON      `json:"end_user,omitempty"`
+	Metadata map[string]string `json:"metadata"`
 }
 
 type account struct {
@@ -82,7 +85,8 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt: tok.ExpiresAt.UTC().Format(time.RFC3339), ExpiresIn: int64(tok.ExpiresAt.Sub(now) / time.Second),
 		Scope: tok.Scope, Connection: connectionRef{ID: c.ID, Name: c.Name, Project: c.ProjectName,
 			AccountType: c.AccountType, AuthType: c.AuthType, Status: c.Status,
-			Account: account{TenantID: c.AccountTenantID, User: c.AccountUser}}}
+			Account: account{TenantID: c.AccountTenantID, User: c.AccountUser},
+			EndUser: endUserOf(c.EndUser), Metadata: metadataJSON(c.Metadata)}}
 	writeJSON(w, body)
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -31,8 +32,8 @@ func TestTokenAnswer(t *testing.T) {
 		t.Fatalf("token %+v (%v)", tok, err)
 	}
 	want := connectionRef{ID: c.ID, Name: "mailbox", Project: "Sales", AccountType: "common", AuthType: "authorization_code",
-		Status: "active", Account: account{User: e.ms.Demo.Adele.UPN}}
-	if tok.Connection != want {
+		Status: "active", Account: account{User: e.ms.Demo.Adele.UPN}, Metadata: map[string]string{}}
+	if !reflect.DeepEqual(tok.Connection, want) {
 		t.Fatalf("connection %+v, want %+v", tok.Connection, want)
 	}
 	_, cr, _ := e.st.ConnectionWithCredentials(context.Background(), e.tenant.ID, c.ID)

@@ -16,6 +16,7 @@ import (
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/apphealth"
 	"github.com/brokerhq/broker/internal/config"
+	"github.com/brokerhq/broker/internal/connect"
 	"github.com/brokerhq/broker/internal/connections"
 	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
@@ -58,6 +59,7 @@ type App struct {
 	Keys    *apikeys.Verifier
 	Usage   *tokens.Usage
 	admin   *admin.Service
+	connect *connect.Service // connect links (areas.go)
 	logger  *slog.Logger
 
 	graph      *graphproxy.Proxy // graph.go
@@ -331,6 +333,10 @@ func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, lo
 		}
 		if _, err := st.DeleteExpiredFlows(ctx, now().Add(-time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: flows", "err", err)
+		}
+		// Connect sessions answer GET for 30 days after they expire, then go.
+		if _, err := st.DeleteOldConnectSessions(ctx, now().Add(-30*24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping: connect sessions", "err", err)
 		}
 		if n, err := st.DeleteAbandonedConnections(ctx, now().Add(-connections.PendingTTL), now()); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: abandoned sign-ins", "err", err)

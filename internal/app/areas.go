@@ -12,6 +12,8 @@ import (
 	"github.com/brokerhq/broker/internal/adminweb"
 	"github.com/brokerhq/broker/internal/api"
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/connect"
+	"github.com/brokerhq/broker/internal/connectweb"
 	"github.com/brokerhq/broker/internal/connweb"
 	"github.com/brokerhq/broker/internal/web"
 )
@@ -23,9 +25,21 @@ func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 	adminPages.Webhooks = a.Webhooks
 	conns := connweb.New(connweb.Options{Store: a.Store, Provider: a.Guarded, Graph: a.Provider,
 		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now, Admin: adminPages})
-	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount, a.ssoArea(o).Mount)
+	// Connect links use the same connections service as the New connection
+	// page: one form, one validation, one sign-in and callback.
+	a.connect = connect.New(a.Store, conns.Service, o.Config.PublicURL, o.Logger, o.Now)
+	connectPages := connectweb.New(a.connect)
+	conns.Connect = connectPages
+	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount, a.ssoArea(o).Mount, connectPages.Mount)
 	return nil
 }
+
+// A key may create a connect session a second on average, 20 at once: a
+// product sends links to people one at a time, not in bulk.
+const (
+	connectSessionRate  = 1.0
+	connectSessionBurst = 20
+)
 
 const demoKeyName = "demo (printed at start-up)"
 
@@ -51,6 +65,8 @@ func (a *App) seedDemoAPIKey(ctx context.Context, tenantID string) (string, erro
 func (a *App) apiRouter(o Options) http.Handler {
 	h := api.New(a.Store, a.Tokens, a.Keys, a.Usage, o.Logger, o.Now)
 	h.Graph = a.graph
+	h.Connect = a.connect
+	h.ConnectLimit = apikeys.NewPerKey(connectSessionRate, connectSessionBurst)
 	r := chi.NewRouter()
 	r.Route("/api/v1", h.Routes)
 	adm := adminapi.New(a.admin, a.Keys, o.Logger)

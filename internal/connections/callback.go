@@ -38,6 +38,8 @@ type Result struct {
 	Connection store.Connection
 	Missing    []string // requested scopes Microsoft did not grant
 	Personal   []string // requested scopes a personal account cannot grant: expected, not missing
+	// ConnectSessionID is the connect link whose page started the sign-in.
+	ConnectSessionID string
 }
 
 // Complete finishes a round trip to Microsoft. signedIn is false when the
@@ -77,6 +79,7 @@ func (s *Service) Complete(ctx context.Context, a Actor, signedIn bool, p Callba
 	if prob, ok := err.(*Problem); ok {
 		s.signInFailed(ctx, a, f, c, prob)
 	}
+	res.ConnectSessionID = f.ConnectSessionID
 	return res, err
 }
 

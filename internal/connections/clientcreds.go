@@ -32,11 +32,13 @@ func (s *Service) createClientCredentials(ctx context.Context, a Actor, f *Form)
 	if err != nil {
 		return Outcome{}, err
 	}
+	endUser, metadata := a.endUser()
 	conn, err := s.Store.CreateConnection(ctx, store.NewConnection{
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(AccountTenant),
 		AuthType: string(AuthClientCredentials), MSTenant: f.MSTenant, ClientID: f.ClientID,
 		UserPrincipal: f.UserPrincipal, RequestedScopes: []string{s.Provider.DefaultScope()}, Status: status,
 		ClientSecret: f.ClientSecret, ClientSecretExpiresAt: f.secretExpiry(), CreatedBy: a.UserID,
+		EndUser: endUser, Metadata: metadata,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		f.Errors.Add(FieldName, "A connection with this name already exists in this project. Choose another name.")

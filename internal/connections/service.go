@@ -63,6 +63,20 @@ type Actor struct {
 	ProjectIDs  []string // the projects a member may use
 	SessionHash []byte   // identifies the browser session a flow is bound to
 	RequestID   string
+	// Via is set when a product's end user acts through a connect link:
+	// audit events then name the API key that made the link and the end
+	// user, and what the actor creates carries the end user and metadata.
+	Via *ConnectLink
+}
+
+// ConnectLink is the connect session an end user acts through.
+type ConnectLink struct {
+	SessionID      string
+	APIKeyID       string // "" when an admin made the link on a connection's page
+	APIKeyLabel    string // the key's name, or the admin's email
+	EndUser        store.EndUser
+	Metadata       map[string]string
+	ConnectionName string // fixed by the session; "" lets the end user name it
 }
 
 // MayUse reports whether the actor may create or see connections in project.
@@ -92,8 +106,15 @@ func (s *Service) Connection(ctx context.Context, a Actor, id string) (store.Con
 }
 
 func (s *Service) audit(ctx context.Context, a Actor, action, connID, reason string, details map[string]any) {
-	err := s.Store.AppendAudit(ctx, store.AuditEvent{TenantID: a.TenantID, ActorType: "user", ActorID: a.UserID,
-		ActorLabel: a.Email, Action: action, ConnectionID: connID, Reason: reason, Details: details, RequestID: a.RequestID})
+	e := store.AuditEvent{TenantID: a.TenantID, ActorType: "user", ActorID: a.UserID,
+		ActorLabel: a.Email, Action: action, ConnectionID: connID, Reason: reason, Details: details, RequestID: a.RequestID}
+	if v := a.Via; v != nil {
+		e.Details = viaDetails(v, details)
+		if v.APIKeyID != "" {
+			e.ActorType, e.ActorID, e.ActorLabel = "api_key", v.APIKeyID, v.APIKeyLabel
+		}
+	}
+	err := s.Store.AppendAudit(ctx, e)
 	if err != nil {
 		s.Logger.ErrorContext(ctx, "audit event not written", "action", action, "connection", connID, "err", err)
 	}
@@ -111,4 +132,29 @@ func randomToken() string {
 func stateHash(state string) []byte {
 	h := sha256.Sum256([]byte("broker oauth state\x00" + state))
 	return h[:]
+}
+
+// viaDetails adds the connect link and its end user to an audit event's
+// details, without changing the caller's map.
+func viaDetails(v *ConnectLink, details map[string]any) map[string]any {
+	out := map[string]any{"connect_session_id": v.SessionID, "end_user_id": v.EndUser.ID}
+	if v.EndUser.Email != "" {
+		out["end_user_email"] = v.EndUser.Email
+	}
+	if v.APIKeyID == "" && v.APIKeyLabel != "" {
+		out["link_created_by"] = v.APIKeyLabel
+	}
+	for k, val := range details {
+		out[k] = val
+	}
+	return out
+}
+
+// endUser is what a connection made by the actor carries: the connect
+// link's end user and metadata, or nothing.
+func (a Actor) endUser() (store.EndUser, map[string]string) {
+	if a.Via == nil {
+		return store.EndUser{}, nil
+	}
+	return a.Via.EndUser, a.Via.Metadata
 }

@@ -84,9 +84,11 @@ func (s *Service) startNew(ctx context.Context, a Actor, f *Form) (Outcome, erro
 	authority := Authority(f.AccountType, f.MSTenant)
 	requested := scopesFor(f.AccountType, requestedScopes(f.Scopes))
 	fl, state := s.newFlow(a, kindSignIn, authority, true)
+	endUser, metadata := a.endUser()
 	conn, _, err := s.Store.CreateConnectionWithFlow(ctx, store.NewConnection{
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(f.AccountType),
 		AuthType: string(AuthCode), MSTenant: f.MSTenant, RequestedScopes: requested, CreatedBy: a.UserID,
+		EndUser: endUser, Metadata: metadata,
 	}, fl)
 	if errors.Is(err, store.ErrConflict) {
 		if c, err := s.Store.ConnectionByName(ctx, a.TenantID, f.ProjectID, f.Name); err == nil {
@@ -110,6 +112,9 @@ func (s *Service) newFlow(a Actor, kind, authority string, pkce bool) (store.Flo
 	state := randomToken()
 	f := store.Flow{TenantID: a.TenantID, StateHash: stateHash(state), Kind: kind, SessionHash: a.SessionHash,
 		Authority: authority, CreatedBy: a.UserID, ExpiresAt: s.Now().Add(FlowTTL)}
+	if a.Via != nil {
+		f.ConnectSessionID = a.Via.SessionID
+	}
 	if pkce {
 		f.Verifier, f.Nonce = oauth2.GenerateVerifier(), randomToken()
 	}

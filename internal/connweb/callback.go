@@ -47,10 +47,14 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Cache-Control", "no-store")
 	q := r.URL.Query()
-	a, signedIn := actor(r)
-	res, err := h.Service.Complete(r.Context(), a, signedIn, connections.CallbackParams{
+	params := connections.CallbackParams{
 		State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description"),
-		AdminConsent: q.Get("admin_consent"), Issuer: q.Get("iss")})
+		AdminConsent: q.Get("admin_consent"), Issuer: q.Get("iss")}
+	if h.Connect != nil && h.Connect.Callback(w, r, params) {
+		return // a sign-in from a connect page (internal/connectweb)
+	}
+	a, signedIn := actor(r)
+	res, err := h.Service.Complete(r.Context(), a, signedIn, params)
 	var prob *connections.Problem
 	switch {
 	case errors.As(err, &prob):

@@ -24,6 +24,11 @@ type Handler struct {
 	RedirectURL string // the exact redirect URI to register in Azure
 	Logger      *slog.Logger
 	Admin       AdminSections // optional: the admin sections of a connection's page
+	// Connect, optional, finishes at the callback the sign-ins that connect
+	// pages started (connectweb.Handler); false lets this handler answer.
+	Connect interface {
+		Callback(w http.ResponseWriter, r *http.Request, p connections.CallbackParams) bool
+	}
 
 	ui *web.UI
 }

@@ -934,3 +934,35 @@ func (s *Store) WebhookQueueStats(ctx context.Context, now time.Time) (QueueStat
 	})
 	return q, mapErr("webhook queue stats", err)
 }
+
+// Connect links: a link's token arrives before its tenant is known.
+
+// ConnectSessionByTokenHash finds a connect session by the SHA-256 of the
+// token in its URL.
+// Across tenants: the hosted page is opened by someone with no broker login
+// and only the link's token, whose hash finds the row that names the tenant;
+// everything after runs in that tenant.
+func (s *Store) ConnectSessionByTokenHash(ctx context.Context, tokenHash []byte) (ConnectSession, error) {
+	var out ConnectSession
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanConnectSession(tx.QueryRow(ctx, `SELECT `+connectSessionColumns+` FROM connect_sessions
+			WHERE token_hash = $1`, tokenHash))
+		return err
+	})
+	return out, mapErr("connect session by token", err)
+}
+
+// DeleteOldConnectSessions removes connect sessions that expired before
+// before, finished or not, and returns how many.
+// Across tenants: housekeeping removes every tenant's old connect sessions in
+// one statement.
+func (s *Store) DeleteOldConnectSessions(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM connect_sessions WHERE expires_at < $1`, before)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, mapErr("delete old connect sessions", err)
+}

@@ -15,13 +15,13 @@ import (
 // each says why on its "Across tenants:" line in across.go.
 var crossTenantQueries = []string{
 	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AddTokenUsage", "AppendAudit", "AppendBrokerEvent",
-	"ClaimDueConnections", "ClaimWebhookDeliveries", "ConnectionStamps", "ConnectionTenantID",
-	"CountNotUnderPrimary", "CreateAPIKey", "CreateOperator", "CreateSession", "CreateTenant", "CreateUser",
-	"DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions", "DeleteSession",
-	"FinishWebhookDelivery", "ListTenants", "Operator", "PrincipalByEmail", "Reauthenticate",
-	"RevokedAPIKeysSince", "RotateBatch", "SSOTenantOf", "SeedConnections", "SessionByHash",
-	"SetRequireApproval", "SetRequireSSO", "TenantBySlug", "TouchAPIKeys", "TouchConnections", "TouchSession",
-	"WebhookQueueStats", "inOwner", "inScope",
+	"ClaimDueConnections", "ClaimWebhookDeliveries", "ConnectSessionByTokenHash", "ConnectionStamps",
+	"ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator", "CreateSession",
+	"CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions",
+	"DeleteOldConnectSessions", "DeleteSession", "FinishWebhookDelivery", "ListTenants", "Operator",
+	"PrincipalByEmail", "Reauthenticate", "RevokedAPIKeysSince", "RotateBatch", "SSOTenantOf",
+	"SeedConnections", "SessionByHash", "SetRequireApproval", "SetRequireSSO", "TenantBySlug", "TouchAPIKeys",
+	"TouchConnections", "TouchSession", "WebhookQueueStats", "inOwner", "inScope",
 }
 
 // TestCrossTenantQueriesLiveInAcrossGo reads the package's source: every

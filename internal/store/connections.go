@@ -53,6 +53,15 @@ type Connection struct {
 	NeedsApproval bool
 	ApprovedAt    *time.Time
 	ApprovedBy    string // the approving admin's label, for the pages and the audit trail
+	// EndUser is who the connection is for in the product that made it
+	// through a connect link; Metadata is that product's labels.
+	EndUser  EndUser
+	Metadata map[string]string
+}
+
+// EndUser is a product's own user, who has no broker login.
+type EndUser struct {
+	ID, Email, DisplayName string
 }
 
 // Unapproved reports whether the connection still waits for an admin's
@@ -84,7 +93,8 @@ const connectionColumns = `c.id, c.tenant_id, c.project_id, p.name, c.name, c.ac
 	c.status_trace_id, c.status_changed_at, c.account_tid, c.account_oid, c.account_username, c.account_name,
 	coalesce(c.created_by::text, ''), coalesce(u.email, ''), c.created_at, c.updated_at, c.client_secret_expires_at,
 	c.access_token_expires_at, c.last_refresh_at, c.last_used_at, c.version,
-	c.refresh_token_enc IS NOT NULL, c.client_secret_enc IS NOT NULL, c.needs_approval, c.approved_at, c.approved_by`
+	c.refresh_token_enc IS NOT NULL, c.client_secret_enc IS NOT NULL, c.needs_approval, c.approved_at, c.approved_by,
+	c.end_user_id, c.end_user_email, c.end_user_display_name, c.metadata`
 
 const connectionFrom = ` FROM connections c JOIN projects p ON p.id = c.project_id LEFT JOIN users u ON u.id = c.created_by`
 
@@ -102,7 +112,8 @@ func connectionFields(c *Connection, more ...any) []any {
 		&c.StatusTraceID, &c.StatusChangedAt, &c.AccountTID, &c.AccountOID, &c.AccountUsername, &c.AccountName,
 		&c.CreatedBy, &c.CreatedByEmail, &c.CreatedAt, &c.UpdatedAt, &c.ClientSecretExpiresAt,
 		&c.AccessTokenExpiresAt, &c.LastRefreshAt, &c.LastUsedAt, &c.Version,
-		&c.HasRefreshToken, &c.HasClientSecret, &c.NeedsApproval, &c.ApprovedAt, &c.ApprovedBy}, more...)
+		&c.HasRefreshToken, &c.HasClientSecret, &c.NeedsApproval, &c.ApprovedAt, &c.ApprovedBy,
+		&c.EndUser.ID, &c.EndUser.Email, &c.EndUser.DisplayName, &c.Metadata}, more...)
 }
 
 // NewConnection is what creating a connection needs.
@@ -114,6 +125,15 @@ type NewConnection struct {
 	ClientSecret                                     string // sealed before it is written
 	ClientSecretExpiresAt                            *time.Time
 	CreatedBy                                        string
+	EndUser                                          EndUser           // set by a connect link
+	Metadata                                         map[string]string // likewise; nil: none
+}
+
+func metadataOf(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 // CreateConnection inserts a connection; a name taken in the project is ErrConflict.
@@ -140,10 +160,11 @@ func (s *Store) CreateConnection(ctx context.Context, n NewConnection) (Connecti
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO connections (id, tenant_id, project_id, name, account_type, auth_type, ms_tenant,
 			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by,
-			needs_approval)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15)`,
+			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15, $16, $17, $18, $19)`,
 			c.ID, n.TenantID, n.ProjectID, n.Name, n.AccountType, n.AuthType, n.MSTenant, n.ClientID, n.UserPrincipal,
-			n.RequestedScopes, status, secret, n.ClientSecretExpiresAt, n.CreatedBy, needs); err != nil {
+			n.RequestedScopes, status, secret, n.ClientSecretExpiresAt, n.CreatedBy, needs,
+			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata)); err != nil {
 			return err
 		}
 		if err := insertEvent(ctx, tx, c.TenantID, c.ID, StatusEvent{Status: status}); err != nil {
@@ -382,6 +403,7 @@ func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) error
 type ListConnectionsFilter struct {
 	ProjectIDs []string // nil: all projects
 	Status     string
+	EndUserID  string // "": any
 	Limit      int
 	AfterID    string // keyset: connections created before this one
 }
@@ -397,7 +419,8 @@ func (s *Store) ListConnections(ctx context.Context, tenantID string, f ListConn
 			WHERE ($1::uuid[] IS NULL OR c.project_id = ANY($1))
 			  AND ($2 = '' OR c.status = $2)
 			  AND ($3 = '' OR (c.created_at, c.id) < (SELECT created_at, id FROM connections WHERE id = NULLIF($3, '')::uuid))
-			ORDER BY c.created_at DESC, c.id DESC LIMIT $4`, f.ProjectIDs, f.Status, f.AfterID, f.Limit)
+			  AND ($5 = '' OR c.end_user_id = $5)
+			ORDER BY c.created_at DESC, c.id DESC LIMIT $4`, f.ProjectIDs, f.Status, f.AfterID, f.Limit, f.EndUserID)
 		if err != nil {
 			return err
 		}

@@ -22,7 +22,8 @@ type ConnectionQuery struct {
 	ProjectID   string
 	AccountType string
 	AuthType    string
-	Search      string // name or account, case-insensitive substring
+	Search      string // name, account or end user, case-insensitive substring
+	EndUserID   string // exactly
 	Sort        string // newest (default) | oldest | name | name_desc
 	Cursor      string // from the previous page's Next
 	Limit       int
@@ -86,9 +87,14 @@ func (q ConnectionQuery) where(filterStatus bool) (string, []any) {
 	if q.AuthType != "" {
 		add("c.auth_type = ?", q.AuthType)
 	}
+	if q.EndUserID != "" {
+		add("c.end_user_id = ?", q.EndUserID)
+	}
 	if s := strings.TrimSpace(q.Search); s != "" {
 		pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
-		add("(lower(c.name) LIKE ? OR lower(c.account_username) LIKE $"+fmt.Sprint(len(args)+1)+")", pattern)
+		n := "$" + fmt.Sprint(len(args)+1)
+		add("(lower(c.name) LIKE ? OR lower(c.account_username) LIKE "+n+" OR lower(c.end_user_id) LIKE "+n+
+			" OR lower(c.end_user_email) LIKE "+n+" OR lower(c.end_user_display_name) LIKE "+n+")", pattern)
 	}
 	if len(conds) == 0 {
 		return "TRUE", args
@@ -103,7 +109,7 @@ func (q ConnectionQuery) PageQuery() (string, []any, error) {
 	if !ok {
 		sort = sorts["newest"]
 	}
-	if !validText(q.Search, q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort) {
+	if !validText(q.Search, q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort, q.EndUserID) {
 		return "", nil, fmt.Errorf("store: list connections: %w", ErrInvalid)
 	}
 	where, args := q.where(true)
@@ -172,7 +178,7 @@ func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (Connec
 // CountConnectionsByStatus counts the list's connections per status, with
 // every filter but the status applied.
 func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery) (map[string]int, error) {
-	if !validText(q.Search, q.ProjectID, q.AccountType, q.AuthType) {
+	if !validText(q.Search, q.ProjectID, q.AccountType, q.AuthType, q.EndUserID) {
 		return nil, fmt.Errorf("store: count connections: %w", ErrInvalid)
 	}
 	where, args := q.where(false)

@@ -31,6 +31,17 @@ type ConnectionData struct {
 	ClientSecretExpiresAt *time.Time `json:"client_secret_expires_at,omitempty"`
 	CreatedByEmail        string     `json:"created_by_email,omitempty"`
 	CreatedAt             time.Time  `json:"created_at"`
+	// Who the connection is for in the product that made it through a
+	// connect link, and that product's labels.
+	EndUser  *EndUserData      `json:"end_user,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// EndUserData is a connect link's end user as events carry it.
+type EndUserData struct {
+	ID          string `json:"id"`
+	Email       string `json:"email,omitempty"`
+	DisplayName string `json:"display_name,omitempty"`
 }
 
 // connectionData is the one builder of ConnectionData.
@@ -43,7 +54,15 @@ func connectionData(c Connection) ConnectionEventData {
 		AccountObjectID: c.AccountOID, ClientID: c.ClientID, UserPrincipal: c.UserPrincipal,
 		GrantedScopes: nonNil(c.GrantedScopes), NeedsApproval: c.NeedsApproval, ApprovedAt: c.ApprovedAt,
 		ClientSecretExpiresAt: c.ClientSecretExpiresAt, CreatedByEmail: c.CreatedByEmail, CreatedAt: c.CreatedAt.UTC(),
+		EndUser: endUserData(c.EndUser), Metadata: c.Metadata,
 	}}
+}
+
+func endUserData(u EndUser) *EndUserData {
+	if u.ID == "" {
+		return nil
+	}
+	return &EndUserData{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName}
 }
 
 // ConnectionEventData is the data of every connection.* event.

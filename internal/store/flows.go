@@ -24,6 +24,8 @@ type Flow struct {
 	CreatedBy    string
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
+	// ConnectSessionID is the connect link whose page started the flow.
+	ConnectSessionID string
 }
 
 func flowPlace(f *Flow) secrets.Place {
@@ -36,10 +38,11 @@ func (s *Store) CreateFlow(ctx context.Context, f Flow) (Flow, error) {
 	verifier := s.ring.SealString(f.Verifier, flowPlace(&f))
 	err := s.inTenant(ctx, f.TenantID, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO oauth_flows (id, tenant_id, state_hash, kind, connection_id, session_hash,
-			verifier_enc, nonce, authority, created_by, expires_at)
-			VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid, $6, $7, $8, $9, NULLIF($10, '')::uuid, $11) RETURNING created_at`,
+			verifier_enc, nonce, authority, created_by, expires_at, connect_session_id)
+			VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid, $6, $7, $8, $9, NULLIF($10, '')::uuid, $11, NULLIF($12, '')::uuid)
+			RETURNING created_at`,
 			f.ID, f.TenantID, f.StateHash, f.Kind, f.ConnectionID, f.SessionHash, verifier, f.Nonce, f.Authority,
-			f.CreatedBy, f.ExpiresAt).Scan(&f.CreatedAt)
+			f.CreatedBy, f.ExpiresAt, f.ConnectSessionID).Scan(&f.CreatedAt)
 	})
 	return f, mapErr("create flow", err)
 }
@@ -60,10 +63,11 @@ func (s *Store) ConsumeFlow(ctx context.Context, tenantID string, stateHash, ses
 			  FOR UPDATE)
 			UPDATE oauth_flows f SET used_at = $3, verifier_enc = NULL FROM live WHERE f.id = live.id
 			RETURNING f.id, f.tenant_id, f.state_hash, f.kind, coalesce(f.connection_id::text, ''), f.session_hash, live.verifier_enc,
-			          f.nonce, f.authority, coalesce(f.created_by::text, ''), f.created_at, f.expires_at`,
+			          f.nonce, f.authority, coalesce(f.created_by::text, ''), f.created_at, f.expires_at,
+			          coalesce(f.connect_session_id::text, '')`,
 			stateHash, sessionHash, now).
 			Scan(&f.ID, &f.TenantID, &f.StateHash, &f.Kind, &f.ConnectionID, &f.SessionHash, &verifier,
-				&f.Nonce, &f.Authority, &f.CreatedBy, &f.CreatedAt, &f.ExpiresAt)
+				&f.Nonce, &f.Authority, &f.CreatedBy, &f.CreatedAt, &f.ExpiresAt, &f.ConnectSessionID)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,8 @@ type ConnInfo struct {
 	ID, TenantID, ProjectID, ProjectName, Name string
 	AccountType, AuthType, Status              string
 	AccountTenantID, AccountUser               string
+	EndUser                                    store.EndUser     // set by a connect link
+	Metadata                                   map[string]string // likewise; read-only, shared
 }
 
 // entry is one connection in memory. It is immutable once stored, except
@@ -48,7 +50,8 @@ func newEntry(c *store.Connection, access string, expiresAt time.Time) *entry {
 	e := &entry{version: c.Version, access: access, expiresAt: expiresAt, scope: strings.Join(c.GrantedScopes, " "),
 		info: &ConnInfo{ID: c.ID, TenantID: c.TenantID, ProjectID: c.ProjectID, ProjectName: c.ProjectName, Name: c.Name,
 			AccountType: c.AccountType, AuthType: c.AuthType, Status: c.Status,
-			AccountTenantID: first(c.AccountTID, c.MSTenant), AccountUser: first(c.AccountUsername, c.UserPrincipal)}}
+			AccountTenantID: first(c.AccountTID, c.MSTenant), AccountUser: first(c.AccountUsername, c.UserPrincipal),
+			EndUser: c.EndUser, Metadata: c.Metadata}}
 	if c.LastRefreshAt != nil {
 		e.mintedAt = *c.LastRefreshAt
 	}

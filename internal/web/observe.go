@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -68,7 +69,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if route == "/healthz" || route == "/readyz" {
 				level = slog.LevelDebug
 			}
-			s.logger.Log(r.Context(), level, "http request", "method", r.Method, "route", route, "path", r.URL.Path,
+			s.logger.Log(r.Context(), level, "http request", "method", r.Method, "route", route, "path", loggedPath(r, route),
 				"status", status, "bytes", ww.BytesWritten(), "duration_ms", float64(took.Microseconds())/1000,
 				"request_id", RequestID(r.Context()))
 		}()
@@ -85,7 +86,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.ui.Log(r).Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", panicText(v))
+				s.ui.Log(r).Error("panic serving request", "method", r.Method, "path", loggedPath(r, chi.RouteContext(r.Context()).RoutePattern()), "panic", panicText(v))
 				s.ui.ErrorPage(w, r, http.StatusInternalServerError, "")
 			}
 		}()
@@ -102,4 +103,13 @@ func panicText(v any) string {
 	default:
 		return strconv.Quote(slog.AnyValue(v).String())
 	}
+}
+
+// loggedPath is the path to log: the route pattern instead where the path
+// itself is a credential (a connect link's /connect/{token}).
+func loggedPath(r *http.Request, route string) string {
+	if strings.Contains(route, "{token}") {
+		return route
+	}
+	return r.URL.Path
 }

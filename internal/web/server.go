@@ -182,8 +182,12 @@ func newUI(d Deps, pub publicURL, ring keyRing, now func() time.Time) (*UI, erro
 	if err != nil {
 		return nil, err
 	}
+	connectCodecs, err := codecs(keys, "connect", securecookie.JSONEncoder{}, int(ConnectCookieTTL/time.Second))
+	if err != nil {
+		return nil, err
+	}
 	ui := &UI{store: d.Store, logger: d.Logger, now: now, demo: d.Demo, notices: d.Notices, pages: pages, assets: a,
-		flashes: flashCodecs, sealed: sealed}
+		flashes: flashCodecs, sealed: sealed, connect: connectCodecs}
 	ui.sessions = &Sessions{store: d.Store, now: now, log: d.Logger, codecs: sessionCodecs, keyIDs: ring.ids,
 		cookie: newCookieSpec(pub.https)}
 	return ui, nil

@@ -29,6 +29,7 @@ type UI struct {
 	sessions *Sessions
 	flashes  []securecookie.Codec
 	sealed   []securecookie.Codec // SetSealed: short-lived state across a round trip
+	connect  []securecookie.Codec // connectcookie.go
 	missing  []string             // pages areas asked for that do not exist
 }
 

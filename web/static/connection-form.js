@@ -15,10 +15,15 @@
 
     var update = function () {
       var tenant = account.value === 'tenant';
-      if (!tenant && auth.value === 'client_credentials') {
+      // On a connect page (internal/connectweb) only the offered types are
+      // options, so client credentials may be the only one, or absent.
+      var codeOffered = !!auth.querySelector('option[value="authorization_code"]');
+      if (cc && codeOffered && !tenant && auth.value === 'client_credentials') {
         auth.value = 'authorization_code';
       }
-      cc.disabled = !tenant;
+      if (cc && codeOffered) {
+        cc.disabled = !tenant;
+      }
       form.querySelectorAll('[data-show-when]').forEach(function (el) {
         var rule = el.getAttribute('data-show-when').split('=');
         var show = form.elements[rule[0]].value === rule[1];
