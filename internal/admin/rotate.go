@@ -28,7 +28,7 @@ func (s *Service) rotate(ctx context.Context, v Viewer, c store.Connection, in I
 	if err != nil {
 		return Outcome{}, &Error{Code: CodeInvalid, Field: "secret_expires", Message: err.Error()}
 	}
-	tok, err := s.Microsoft.ClientCredentials(ctx, c.MSTenant, c.ClientID, secret)
+	tok, err := s.Microsoft.ClientCredentials(ctx, c.MSTenant, c.ClientID, oauth.ClientSecret(secret))
 	if err != nil {
 		return Outcome{}, rotateRefused(err, true)
 	}

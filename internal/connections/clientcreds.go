@@ -17,7 +17,7 @@ import (
 // row would hold a secret known not to work and keep the name taken, while
 // the person is still at the form with every value in front of them.
 func (s *Service) createClientCredentials(ctx context.Context, a Actor, f *Form) (Outcome, error) {
-	tok, err := s.Provider.ClientCredentials(ctx, f.MSTenant, f.ClientID, f.ClientSecret)
+	tok, err := s.Provider.ClientCredentials(ctx, f.MSTenant, f.ClientID, f.credential())
 	if err != nil {
 		s.clientCredentialsFailed(ctx, a, f, err)
 		tokenFieldError(f, err)

@@ -24,6 +24,14 @@ type Form struct {
 	ClientID      string   // client credentials: the customer's app
 	ClientSecret  string   // client credentials: write-only
 	SecretExpires string   // client credentials, optional: YYYY-MM-DD from the Azure portal
+	// Client credentials by certificate (Credential "certificate"): PEM
+	// pasted or uploaded (key and certificate), or a PKCS#12 file with its
+	// password. All write-only; Cert is what they parse to.
+	Credential   string // "secret" (default) or "certificate"
+	CertPEM      string
+	CertFile     []byte
+	CertPassword string
+	Cert         *oauth.Certificate
 
 	Errors  FieldErrors
 	TakenBy string // the connection that already has Name, to link to
@@ -182,6 +190,15 @@ func (f *Form) validateClientCredentials(now time.Time) {
 			f.Errors.Add(FieldSecretExpires, "This secret has already expired. Create a new one in the Azure portal.")
 		}
 	}
+}
+
+// credential is what the form proves the app with: its certificate when
+// one was given, else its secret.
+func (f *Form) credential() oauth.Credential {
+	if f.Cert != nil {
+		return f.Cert
+	}
+	return oauth.ClientSecret(f.ClientSecret)
 }
 
 // secretExpiry is the validated expiry as the end of that day (UTC), or nil.

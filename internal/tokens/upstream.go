@@ -189,7 +189,11 @@ func (s *Service) call(ctx context.Context, c *store.Connection, cr *store.Crede
 		if c.ClientID == "" || cr.ClientSecret == "" {
 			return nil, &oauth.Error{Code: "invalid_client", Description: "The broker holds no client ID or client secret for this connection."}
 		}
-		return s.provider.ClientCredentials(ctx, authority, c.ClientID, cr.ClientSecret)
+		cred, err := oauth.StoredCredential(cr.ClientSecret)
+		if err != nil {
+			return nil, &oauth.Error{Code: "invalid_client", Description: "The broker cannot read this connection's stored certificate."}
+		}
+		return s.provider.ClientCredentials(ctx, authority, c.ClientID, cred)
 	}
 	if cr.RefreshToken == "" {
 		return nil, &oauth.Error{Code: "invalid_grant", Description: "The broker holds no refresh token for this connection."}
