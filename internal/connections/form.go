@@ -79,7 +79,9 @@ func NewForm(projects []Project) *Form {
 func (f *Form) Valid() bool { return len(f.Errors) == 0 }
 
 // Clear drops what a re-rendered form must not show again.
-func (f *Form) Clear() { f.ClientSecret = "" }
+func (f *Form) Clear() {
+	f.ClientSecret, f.CertPEM, f.CertFile, f.CertPassword, f.Cert = "", "", nil, "", nil
+}
 
 var (
 	domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
@@ -173,6 +175,10 @@ func (f *Form) validateClientCredentials(now time.Time) {
 	case !oauth.IsGUID(f.ClientID):
 		f.Errors.Add(FieldClientID, "The Application (client) ID is a GUID like 00000000-0000-0000-0000-000000000000.")
 	}
+	if f.credentialKind() == CredentialCertificate {
+		f.validateCertificate(now)
+		return
+	}
 	switch {
 	case f.ClientSecret == "":
 		f.Errors.Add(FieldClientSecret, "Enter the client secret's Value.")
@@ -201,8 +207,13 @@ func (f *Form) credential() oauth.Credential {
 	return oauth.ClientSecret(f.ClientSecret)
 }
 
-// secretExpiry is the validated expiry as the end of that day (UTC), or nil.
+// secretExpiry is the validated expiry as the end of that day (UTC), or
+// nil; a certificate's own expiry.
 func (f *Form) secretExpiry() *time.Time {
+	if f.Cert != nil {
+		t := f.Cert.NotAfter()
+		return &t
+	}
 	d, err := time.Parse(time.DateOnly, f.SecretExpires)
 	if err != nil {
 		return nil
