@@ -173,8 +173,12 @@ func (s *Service) secretWarning(c *store.Connection, now time.Time) *store.Statu
 		c.ClientSecretExpiresAt.Sub(now) > SecretWarning {
 		return nil
 	}
+	what := "client secret"
+	if c.ClientCertThumbprint != "" {
+		what = "certificate"
+	}
 	return &store.StatusEvent{Status: "secret_expiring",
-		Reason: "The client secret expires on " + c.ClientSecretExpiresAt.UTC().Format("2006-01-02") + "; add a new one before then."}
+		Reason: "The " + what + " expires on " + c.ClientSecretExpiresAt.UTC().Format("2006-01-02") + "; add a new one before then."}
 }
 
 // SecretWarning is how long before a client secret's recorded expiry the
