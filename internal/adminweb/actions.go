@@ -106,7 +106,7 @@ func (h *Handler) act(a admin.Action) http.HandlerFunc {
 			return
 		}
 		in := admin.Input{Reason: r.PostForm.Get("reason"), ClientSecret: r.PostForm.Get("client_secret"),
-			SecretExpires: strings.TrimSpace(r.PostForm.Get("secret_expires"))}
+			SecretExpires: strings.TrimSpace(r.PostForm.Get("secret_expires")), CertPEM: r.PostForm.Get("certificate_pem")}
 		cv := h.confirmView(wv, c, a)
 		cv.Reason, cv.SecretExpires = strings.TrimSpace(in.Reason), in.SecretExpires
 		if cv.NeedPassword && !h.reauthenticate(w, r, wv, &cv.Form) {
