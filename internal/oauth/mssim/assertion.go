@@ -48,6 +48,7 @@ type appCert struct {
 	s256, s1 string // base64url thumbprints
 	pub      *rsa.PublicKey
 	notAfter time.Time
+	der      []byte // kept for the state file
 }
 
 // maxAssertionSkew is the clock skew the sim allows on nbf and exp: the

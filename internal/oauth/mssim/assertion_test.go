@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -213,5 +214,25 @@ func TestCertificateControls(t *testing.T) {
 	}
 	if s := ctl(http.MethodPost, "/_sim/apps/"+DemoDaemonClientID+"/certificates", []byte(`{"certificate":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}`)); s/100 == 2 {
 		t.Fatalf("a private key was accepted as a certificate upload: %d", s)
+	}
+}
+
+// Certificates uploaded to apps survive a restart from the state file, as
+// an app registration's do.
+func TestCertificatesSurviveRestart(t *testing.T) {
+	e := newTestEnv(t)
+	now := e.sim.Now()
+	c := certtest.New(t, 0, "daemon", now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	if err := e.sim.AddCertificate(DemoDaemonClientID, certtest.CertPEM(c)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sim.json")
+	if err := e.sim.SaveState(path); err != nil {
+		t.Fatal(err)
+	}
+	e2 := restarted(t, path)
+	m := &oauth.Microsoft{LoginBase: e2.srv.URL, HTTPClient: http.DefaultClient, Now: e2.sim.Now}
+	if _, err := m.ClientCredentials(t.Context(), DemoContosoTenantID, DemoDaemonClientID, c); err != nil {
+		t.Fatalf("certificate after restart: %v", err)
 	}
 }

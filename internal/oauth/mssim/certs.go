@@ -49,8 +49,19 @@ func (s *Sim) AddCertificate(clientID string, certPEMorDER []byte) error {
 		s.certs.byApp = map[string][]appCert{}
 	}
 	id := strings.ToLower(clientID)
-	s.certs.byApp[id] = append(s.certs.byApp[id], appCert{s256: s256, s1: s1, pub: pub, notAfter: c.NotAfter})
+	s.certs.byApp[id] = append(s.certs.byApp[id], appCert{s256: s256, s1: s1, pub: pub, notAfter: c.NotAfter, der: c.Raw})
 	return nil
+}
+
+// ders are the app's certificates as DER, for the state file.
+func (c *appCerts) ders(clientID string) [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out [][]byte
+	for _, ac := range c.byApp[strings.ToLower(clientID)] {
+		out = append(out, ac.der)
+	}
+	return out
 }
 
 // RemoveCertificates deletes every certificate of an app registration.
