@@ -80,24 +80,17 @@ func X5TS256(der []byte) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// assertionClaims are the documented claims: aud the token endpoint, iss and
-// sub the client ID, a unique jti, nbf and iat now, exp shortly after.
-type assertionClaims struct {
-	jwt.RegisteredClaims
-}
-
 // Assertion signs a client assertion for clientID at tokenURL.
 func (c *Certificate) Assertion(clientID, tokenURL string, now time.Time) (string, error) {
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", fmt.Errorf("oauth: client assertion: %w", err)
 	}
-	claims := assertionClaims{jwt.RegisteredClaims{
-		Audience: jwt.ClaimStrings{tokenURL}, Issuer: clientID, Subject: clientID,
-		ID:        guidOf(jti),
-		NotBefore: jwt.NewNumericDate(now), IssuedAt: jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(AssertionLifetime)),
-	}}
+	// The documented claims: aud the token endpoint (a string, as the page
+	// shows it), iss and sub the client ID, a unique jti, nbf and iat now,
+	// exp shortly after.
+	claims := jwt.MapClaims{"aud": tokenURL, "iss": clientID, "sub": clientID, "jti": guidOf(jti),
+		"nbf": now.Unix(), "iat": now.Unix(), "exp": now.Add(AssertionLifetime).Unix()}
 	var method jwt.SigningMethod = jwt.SigningMethodPS256
 	if c.RS256 {
 		method = jwt.SigningMethodRS256

@@ -59,15 +59,8 @@ func (m *Microsoft) endpoint(authority string) oauth2.Endpoint {
 }
 
 func (m *Microsoft) config(authority string, scopes []string) *oauth2.Config {
-	return &oauth2.Config{ClientID: m.ClientID, ClientSecret: m.ClientSecret, Endpoint: m.endpoint(authority),
+	return &oauth2.Config{ClientID: m.ClientID, Endpoint: m.endpoint(authority),
 		RedirectURL: m.RedirectURL, Scopes: scopes}
-}
-
-func (m *Microsoft) ctx(ctx context.Context) context.Context {
-	if m.HTTPClient != nil {
-		return context.WithValue(ctx, oauth2.HTTPClient, m.HTTPClient)
-	}
-	return ctx
 }
 
 // DefaultScope is Graph's .default scope in the configured cloud: what
