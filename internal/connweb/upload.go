@@ -1,8 +1,8 @@
 package connweb
 
 import (
-	"errors"
 	"io"
+	"mime"
 	"net/http"
 )
 
@@ -13,12 +13,14 @@ const maxFormBody = 256 << 10
 // parseBody reads a urlencoded or a multipart form (the form is multipart
 // so that a certificate file can be uploaded), everything kept in memory:
 // a private key never touches the disk.
+// The content type decides: ParseMultipartForm on a urlencoded body would
+// swallow ParseForm's error (a body over the limit) and report only that
+// the body is not multipart.
 func parseBody(r *http.Request) error {
-	err := r.ParseMultipartForm(maxFormBody)
-	if errors.Is(err, http.ErrNotMultipart) {
-		return r.ParseForm()
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		return r.ParseMultipartForm(maxFormBody)
 	}
-	return err
+	return r.ParseForm()
 }
 
 // uploaded is the content of the named file field, or nil.
