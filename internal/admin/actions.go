@@ -131,6 +131,11 @@ type Input struct {
 	Reason        string
 	ClientSecret  string // rotate-secret: the new secret, write-only
 	SecretExpires string // rotate-secret, optional: YYYY-MM-DD
+	// rotate-secret with a certificate instead (rotatecert.go): PEM key and
+	// certificate, or a PKCS#12 file with its password. Write-only.
+	CertPEM      string
+	CertPKCS12   []byte
+	CertPassword string
 }
 
 // Outcome is what an action did.

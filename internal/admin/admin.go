@@ -36,7 +36,7 @@ type Tokens interface {
 // secret ask of the identity platform; oauth.Provider has it.
 type Microsoft interface {
 	Refresh(ctx context.Context, authority, refreshToken string) (*oauth.Token, error)
-	ClientCredentials(ctx context.Context, authority, clientID, clientSecret string) (*oauth.Token, error)
+	ClientCredentials(ctx context.Context, authority, clientID string, cred oauth.Credential) (*oauth.Token, error)
 }
 
 // KeyDropper forgets a revoked API key in this replica at once; the

@@ -17,35 +17,29 @@ import (
 // inbox. Only then is the secret written, with the token it got, in one
 // update; a connection broken by its old secret is active again.
 func (s *Service) rotate(ctx context.Context, v Viewer, c store.Connection, in Input) (Outcome, error) {
-	secret := strings.TrimSpace(in.ClientSecret)
-	if secret == "" {
-		return Outcome{}, &Error{Code: CodeInvalid, Field: "client_secret", Message: "Enter the new secret's Value from the Azure portal."}
+	nc, e := newCredential(in, s.Now())
+	if e != nil {
+		return Outcome{}, e
 	}
-	if len(secret) > 1000 {
-		return Outcome{}, &Error{Code: CodeInvalid, Field: "client_secret", Message: "That is too long to be a client secret."}
-	}
-	expires, err := ParseExpiry(in.SecretExpires, s.Now())
+	secret, expires := nc.stored, nc.expires
+	tok, err := s.Microsoft.ClientCredentials(ctx, c.MSTenant, c.ClientID, nc.cred)
 	if err != nil {
-		return Outcome{}, &Error{Code: CodeInvalid, Field: "secret_expires", Message: err.Error()}
-	}
-	tok, err := s.Microsoft.ClientCredentials(ctx, c.MSTenant, c.ClientID, secret)
-	if err != nil {
-		return Outcome{}, rotateRefused(err, true)
+		return Outcome{}, nc.refused(rotateRefused(err, true), err)
 	}
 	if err := s.Graph.Inbox(ctx, tok.AccessToken, c.UserPrincipal); err != nil {
-		return Outcome{}, rotateRefused(err, false)
+		return Outcome{}, nc.refused(rotateRefused(err, false), err)
 	}
 	updated, err := s.Store.UpdateConnection(ctx, c.TenantID, c.ID, func(cur store.Connection, _ store.Credentials) (store.ConnectionUpdate, error) {
 		if e := Check(v, cur, ActRotate); e != nil {
 			return store.ConnectionUpdate{}, e
 		}
-		u := store.ConnectionUpdate{ClientSecret: &secret, ClientSecretExpiresAt: &expires,
+		u := store.ConnectionUpdate{ClientSecret: &secret, ClientSecretExpiresAt: &expires, ClientCertThumbprint: nc.thumbprint,
 			AccessToken: &tok.AccessToken, AccessTokenExpiresAt: &tok.ExpiresAt, Refreshed: true}
 		if len(tok.Scopes) > 0 {
 			u.GrantedScopes = oauth.GrantedScopes(cur.RequestedScopes, tok.Scopes, tok.RefreshToken != "" || cur.HasRefreshToken)
 		}
 		if Broken(cur.Status) || cur.Status == "secret_expiring" {
-			u.Status = &store.StatusEvent{Status: "active", Reason: "Client secret rotated by " + v.Label + "."}
+			u.Status = &store.StatusEvent{Status: "active", Reason: nc.what + " rotated by " + v.Label + "."}
 		}
 		return u, nil
 	})
@@ -61,9 +55,12 @@ func (s *Service) rotate(ctx context.Context, v Viewer, c store.Connection, in I
 	s.Tokens.Invalidate(c.ID)
 	details := map[string]any{"previous_expiry": expiryText(c.ClientSecretExpiresAt), "new_expiry": expiryText(expires),
 		"status": updated.Status}
+	if nc.thumbprint != "" {
+		details["certificate_thumbprint"] = nc.thumbprint
+	}
 	s.audit(ctx, v, c.TenantID, ActRotate.Audit(), c.ID, in.Reason, details)
 	return Outcome{Action: ActRotate, Connection: updated,
-		Message: "The new client secret works and replaced the old one. You can delete the old secret in the Azure portal now."}, nil
+		Message: "The new " + strings.ToLower(nc.what) + " works and replaced the old one. You can delete the old one in the Azure portal now."}, nil
 }
 
 func expiryText(t *time.Time) string {

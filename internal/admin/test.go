@@ -187,7 +187,12 @@ func (s *Service) direct(ctx context.Context, c store.Connection, res *TestResul
 	var tok *oauth.Token
 	var callErr error
 	if cur.AuthType == "client_credentials" {
-		tok, callErr = s.Microsoft.ClientCredentials(actx, cur.MSTenant, cur.ClientID, cr.ClientSecret)
+		var cred oauth.Credential
+		if cred, callErr = oauth.StoredCredential(cr.ClientSecret); callErr == nil {
+			tok, callErr = s.Microsoft.ClientCredentials(actx, cur.MSTenant, cur.ClientID, cred)
+		} else {
+			callErr = &oauth.Error{Code: "invalid_client", Description: "The broker cannot read this connection's stored certificate."}
+		}
 	} else {
 		authority := connections.Authority(connections.AccountType(cur.AccountType), cur.MSTenant)
 		tok, callErr = s.Microsoft.Refresh(actx, authority, cr.RefreshToken)

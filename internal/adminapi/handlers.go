@@ -36,6 +36,7 @@ type connectionJSON struct {
 	GrantedScopes         []string   `json:"granted_scopes"`
 	AccessTokenExpiresAt  *time.Time `json:"access_token_expires_at,omitempty"`
 	ClientSecretExpiresAt *time.Time `json:"client_secret_expires_at,omitempty"`
+	ClientCertThumbprint  string     `json:"client_certificate_thumbprint,omitempty"`
 	LastRefreshAt         *time.Time `json:"last_refresh_at,omitempty"`
 	LastUsedAt            *time.Time `json:"last_used_at,omitempty"`
 	CreatedBy             string     `json:"created_by,omitempty"`
@@ -59,7 +60,8 @@ func toJSON(c store.Connection) connectionJSON {
 		StatusCode: c.StatusCode, StatusTraceID: c.StatusTraceID, StatusChangedAt: c.StatusChangedAt,
 		RequestedScopes: nonNil(c.RequestedScopes), GrantedScopes: nonNil(c.GrantedScopes),
 		AccessTokenExpiresAt: c.AccessTokenExpiresAt, ClientSecretExpiresAt: c.ClientSecretExpiresAt,
-		LastRefreshAt: c.LastRefreshAt, LastUsedAt: c.LastUsedAt, CreatedBy: c.CreatedByEmail, CreatedAt: c.CreatedAt,
+		ClientCertThumbprint: c.ClientCertThumbprint,
+		LastRefreshAt:        c.LastRefreshAt, LastUsedAt: c.LastUsedAt, CreatedBy: c.CreatedByEmail, CreatedAt: c.CreatedAt,
 		NeedsApproval: c.NeedsApproval, ApprovedAt: c.ApprovedAt, ApprovedBy: c.ApprovedBy}
 }
 
@@ -194,6 +196,11 @@ type actionBody struct {
 	Reason        string `json:"reason"`
 	ClientSecret  string `json:"client_secret"`
 	SecretExpires string `json:"secret_expires"` // YYYY-MM-DD
+	// rotate-secret with a certificate instead: PEM (key and certificate),
+	// or a PKCS#12 file (base64) with its password.
+	CertificatePEM      string `json:"certificate_pem"`
+	CertificatePKCS12   []byte `json:"certificate_pkcs12"`
+	CertificatePassword string `json:"certificate_password"`
 }
 
 type actionJSON struct {
@@ -214,14 +221,16 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body actionBody
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 192<<10)) // room for a certificate chain
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-		writeProblem(w, "invalid_request", "The body must be a JSON object with reason, client_secret or secret_expires.")
+		writeProblem(w, "invalid_request", "The body must be a JSON object with reason, client_secret, secret_expires, "+
+			"certificate_pem, certificate_pkcs12 (base64) or certificate_password.")
 		return
 	}
 	out, err := h.Service.Do(r.Context(), v, chi.URLParam(r, "id"), a,
-		admin.Input{Reason: body.Reason, ClientSecret: body.ClientSecret, SecretExpires: body.SecretExpires})
+		admin.Input{Reason: body.Reason, ClientSecret: body.ClientSecret, SecretExpires: body.SecretExpires,
+			CertPEM: body.CertificatePEM, CertPKCS12: body.CertificatePKCS12, CertPassword: body.CertificatePassword})
 	if err != nil {
 		h.fail(w, r, err)
 		return

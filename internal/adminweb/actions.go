@@ -109,7 +109,7 @@ func (h *Handler) act(a admin.Action) http.HandlerFunc {
 			return
 		}
 		in := admin.Input{Reason: r.PostForm.Get("reason"), ClientSecret: r.PostForm.Get("client_secret"),
-			SecretExpires: strings.TrimSpace(r.PostForm.Get("secret_expires"))}
+			SecretExpires: strings.TrimSpace(r.PostForm.Get("secret_expires")), CertPEM: r.PostForm.Get("certificate_pem")}
 		if a.Destructive() && h.askMicrosoft(w, r, wv, connectionHref(c.ID)+"/confirm/"+string(a)) {
 			return
 		}

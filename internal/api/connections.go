@@ -33,6 +33,7 @@ type connectionJSON struct {
 	RequestedScopes       []string   `json:"requested_scopes"`
 	ClientID              string     `json:"client_id,omitempty"`
 	ClientSecretExpiresAt *time.Time `json:"client_secret_expires_at,omitempty"`
+	ClientCertThumbprint  string     `json:"client_certificate_thumbprint,omitempty"`
 	CreatedAt             time.Time  `json:"created_at"`
 	UpdatedAt             time.Time  `json:"updated_at"`
 	LastRefreshAt         *time.Time `json:"last_refresh_at,omitempty"`
@@ -63,8 +64,9 @@ func toJSON(c *store.Connection) connectionJSON {
 		StatusCode: c.StatusCode, StatusChangedAt: c.StatusChangedAt,
 		Account: account{TenantID: first(c.AccountTID, c.MSTenant), User: first(c.AccountUsername, c.UserPrincipal)},
 		Scopes:  nonNil(c.GrantedScopes), RequestedScopes: nonNil(c.RequestedScopes), ClientID: c.ClientID,
-		ClientSecretExpiresAt: c.ClientSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		LastRefreshAt: c.LastRefreshAt, LastUsedAt: c.LastUsedAt, EndUser: endUserOf(c.EndUser), Metadata: metadataJSON(c.Metadata)}
+		ClientSecretExpiresAt: c.ClientSecretExpiresAt, ClientCertThumbprint: c.ClientCertThumbprint, CreatedAt: c.CreatedAt,
+		UpdatedAt: c.UpdatedAt, LastRefreshAt: c.LastRefreshAt, LastUsedAt: c.LastUsedAt, EndUser: endUserOf(c.EndUser),
+		Metadata: metadataJSON(c.Metadata)}
 }
 
 func first(a, b string) string {

@@ -126,7 +126,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Provider = &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(), GraphResource: cfg.GraphResource(),
 		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
 		RedirectURL: cfg.RedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
-	a.Health = apphealth.New(apphealth.Options{Now: o.Now, SecretExpiresAt: cfg.MicrosoftSecretExpiresAt})
+	if cfg.MicrosoftCertificate != nil { // a nil *Certificate in the interface would not be nil
+		a.Provider.Credential = cfg.MicrosoftCertificate
+	}
+	a.Health = apphealth.New(apphealth.Options{Now: o.Now, SecretExpiresAt: cfg.MicrosoftSecretExpiresAt,
+		Certificate: cfg.MicrosoftCertificate != nil})
 	a.Guarded = &apphealth.Guard{Provider: a.Provider, Monitor: a.Health}
 	a.Tokens = tokens.New(st, a.Guarded, tokens.Options{Now: o.Now, Logger: o.Logger, MaxRefreshes: cfg.RefreshMaxInFlight,
 		CacheMax: cfg.TokenCacheMax})

@@ -14,6 +14,9 @@ func (a *App) ssoArea(o Options) *ssoweb.Handler {
 	p := &oauth.Microsoft{LoginBase: cfg.LoginBase(), GraphBase: cfg.GraphBase(), GraphResource: cfg.GraphResource(),
 		ClientID: cfg.MicrosoftClientID, ClientSecret: cfg.MicrosoftClientSecret,
 		RedirectURL: cfg.SSORedirectURL(), HTTPClient: o.HTTPClient, Now: o.Now}
+	if cfg.MicrosoftCertificate != nil { // the same credential as every other flow (app.go)
+		p.Credential = cfg.MicrosoftCertificate
+	}
 	svc := &sso.Service{Store: a.Store, Provider: p, Now: o.Now, Logger: o.Logger}
 	return &ssoweb.Handler{Service: svc, RedirectURI: cfg.SSORedirectURL()}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/brokerhq/broker/internal/apphealth"
 	"github.com/brokerhq/broker/internal/oauth"
+	"github.com/brokerhq/broker/internal/oauth/certtest"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
 	"github.com/brokerhq/broker/internal/tokens/tokenstest"
 )
@@ -123,5 +124,46 @@ func TestSecretExpiryNotices(t *testing.T) {
 		if len(ns) != 1 || ns[0].Level != c.level || !strings.Contains(ns[0].Title, c.title) {
 			t.Errorf("%s left: %+v, want %s %q", c.left, ns, c.level, c.title)
 		}
+	}
+}
+
+// With a certificate, the expiry notices and /readyz name the certificate
+// and where to configure the new one, not a secret.
+func TestCertificateExpiryNotices(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	exp := now.Add(5 * 24 * time.Hour)
+	mon := apphealth.New(apphealth.Options{Now: func() time.Time { return now }, SecretExpiresAt: &exp, Certificate: true})
+	ns := mon.Notices()
+	if len(ns) != 1 || ns[0].Level != "error" || !strings.Contains(ns[0].Title, "The broker's certificate expires on 2026-12-06") ||
+		!strings.Contains(ns[0].Text, "BROKER_MICROSOFT_CLIENT_CERTIFICATE_FILE") || strings.Contains(ns[0].Title, "secret") {
+		t.Fatalf("notices %+v", ns)
+	}
+	if d := mon.Detail(); !strings.Contains(d, "certificate expires") {
+		t.Fatalf("detail %q", d)
+	}
+}
+
+// The broker's app by certificate: a certificate the app registration does
+// not know (AADSTS700027) is the app's condition, with what to do about the
+// certificate, and connections are not blamed.
+func TestGuardCertificateRejected(t *testing.T) {
+	ctx := context.Background()
+	ms := tokenstest.StartMicrosoft()
+	t.Cleanup(ms.Server.Close)
+	tok, err := ms.SignIn(ctx, "common", ms.Demo.Adele.UPN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := ms.Sim.Now()
+	p := ms.Provider()
+	p.ClientSecret, p.Credential = "", certtest.New(t, 0, "not uploaded", now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	mon := apphealth.New(apphealth.Options{Now: ms.Sim.Now})
+	_, err = (&apphealth.Guard{Provider: p, Monitor: mon}).Refresh(ctx, "common", tok.RefreshToken)
+	var oe *oauth.Error
+	if !errors.As(err, &oe) || !oe.BrokerApp || oe.AADSTS() != "AADSTS700027" || oe.Class() != oauth.ClassTransient {
+		t.Fatalf("unknown certificate: %v", err)
+	}
+	if c := mon.Condition(); c == nil || c.Kind != apphealth.CertificateRejected || !strings.Contains(c.Action, "BROKER_MICROSOFT_CLIENT_CERTIFICATE_FILE") {
+		t.Fatalf("condition %+v", c)
 	}
 }

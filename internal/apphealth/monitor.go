@@ -25,12 +25,15 @@ const (
 	SecretInvalid       Kind = "secret_invalid"        // AADSTS7000215
 	AppDisabled         Kind = "app_disabled"          // AADSTS7000112
 	RedirectURIMismatch Kind = "redirect_uri_mismatch" // AADSTS50011
+	CertificateRejected Kind = "certificate_rejected"  // AADSTS700027
+	AssertionTime       Kind = "assertion_time"        // AADSTS700024
 )
 
 // kinds are the platform's answers that concern the app itself, never one
 // user or grant (Microsoft Entra error codes reference,
 // learn.microsoft.com/entra/identity-platform/reference-error-codes).
-var kinds = map[int]Kind{7000222: SecretExpired, 7000215: SecretInvalid, 7000112: AppDisabled, 50011: RedirectURIMismatch}
+var kinds = map[int]Kind{7000222: SecretExpired, 7000215: SecretInvalid, 7000112: AppDisabled, 50011: RedirectURIMismatch,
+	700027: CertificateRejected, 700024: AssertionTime}
 
 // todo says what an operator does about each kind.
 var todo = map[Kind]string{
@@ -42,6 +45,11 @@ var todo = map[Kind]string{
 		"Connections keep their status and refresh by themselves once it works.",
 	AppDisabled: "The broker's app registration is disabled in Microsoft Entra. An administrator of its home tenant must enable it again " +
 		"(Enterprise applications › the broker's app › Properties › Enabled for users to sign in). Connections recover by themselves afterwards.",
+	CertificateRejected: "Microsoft does not accept the broker's client assertion: the certificate in BROKER_MICROSOFT_CLIENT_CERTIFICATE_FILE " +
+		"(or BROKER_MICROSOFT_CLIENT_PKCS12_FILE) is not uploaded to the app registration, was removed, or has expired. Upload its public " +
+		"certificate under Certificates & secrets › Certificates (the thumbprints must match) and restart the broker if you changed the file.",
+	AssertionTime: "Microsoft says the broker's client assertion is not within its valid time range: the broker host's clock is off. " +
+		"Synchronise the clock (NTP); connections recover by themselves afterwards.",
 	RedirectURIMismatch: "Microsoft does not accept the broker's redirect URI. Add BROKER_PUBLIC_URL + /oauth/callback to the app registration's " +
 		"Authentication › Redirect URIs (or fix BROKER_PUBLIC_URL) and restart the broker.",
 }
@@ -69,8 +77,12 @@ type Options struct {
 	// doubling from BackoffBase (default 5s) up to BackoffMax (default 30s,
 	// the keep-alive interval, so a fix is found within one keep-alive cycle).
 	BackoffBase, BackoffMax time.Duration
-	// SecretExpiresAt is BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT, if set.
+	// SecretExpiresAt is BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT, if set,
+	// or the certificate's expiry when the app uses one.
 	SecretExpiresAt *time.Time
+	// Certificate: the broker's app credential is a certificate (its
+	// notices name the certificate, not a secret).
+	Certificate bool
 }
 
 // Monitor is the app registration's health in this process. Safe for

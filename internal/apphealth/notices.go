@@ -44,14 +44,20 @@ func (m *Monitor) secretNotice() *Notice {
 	day := exp.UTC().Format("2006-01-02")
 	what := "Add a new client secret to the broker's app registration (Certificates & secrets), put its Value in " +
 		"BROKER_MICROSOFT_CLIENT_SECRET and its expiry in BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT, and restart the broker."
+	cred := "client secret"
+	if m.opts.Certificate {
+		cred = "certificate"
+		what = "Upload a new certificate to the broker's app registration (Certificates & secrets › Certificates), point " +
+			"BROKER_MICROSOFT_CLIENT_CERTIFICATE_FILE and _KEY_FILE (or BROKER_MICROSOFT_CLIENT_PKCS12_FILE) at it, and restart the broker."
+	}
 	switch {
 	case left <= 0:
-		return &Notice{Level: "error", Title: "The broker's client secret expired on " + day, Text: what}
+		return &Notice{Level: "error", Title: "The broker's " + cred + " expired on " + day, Text: what}
 	case left <= SecretUrgent:
-		return &Notice{Level: "error", Title: fmt.Sprintf("The broker's client secret expires on %s, in %s", day, days(left)),
+		return &Notice{Level: "error", Title: fmt.Sprintf("The broker's %s expires on %s, in %s", cred, day, days(left)),
 			Text: what + " Every connection stops refreshing when it expires."}
 	case left <= SecretNotice:
-		return &Notice{Level: "warning", Title: fmt.Sprintf("The broker's client secret expires on %s, in %s", day, days(left)), Text: what}
+		return &Notice{Level: "warning", Title: fmt.Sprintf("The broker's %s expires on %s, in %s", cred, day, days(left)), Text: what}
 	}
 	return nil
 }
@@ -72,6 +78,9 @@ func (m *Monitor) Detail() string {
 			c.Code, c.Kind, c.Since.UTC().Format(time.RFC3339), c.NextProbe.UTC().Format(time.RFC3339))
 	}
 	if exp := m.opts.SecretExpiresAt; exp != nil && exp.Sub(m.opts.Now()) <= SecretNotice {
+		if m.opts.Certificate {
+			return "microsoft_app: ok; certificate expires " + exp.UTC().Format(time.RFC3339)
+		}
 		return "microsoft_app: ok; client secret expires " + exp.UTC().Format(time.RFC3339)
 	}
 	return "microsoft_app: ok"

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/secrets"
 )
 
@@ -72,10 +73,14 @@ type Config struct {
 	// MicrosoftSecretExpiresAt is BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT:
 	// when set, the broker warns 30 and 7 days before the secret expires.
 	MicrosoftSecretExpiresAt *time.Time
-	Demo                     bool
-	GraphProxy               GraphProxy // graphproxy.go
-	SSOBreakGlass            []string   // BROKER_SSO_BREAK_GLASS (sso.go)
-	Webhooks                 Webhooks   // webhooks.go
+	// MicrosoftCertificate is the broker app's certificate credential
+	// (certificate.go), used instead of the client secret when set; its
+	// expiry is MicrosoftSecretExpiresAt.
+	MicrosoftCertificate *oauth.Certificate
+	Demo                 bool
+	GraphProxy           GraphProxy // graphproxy.go
+	SSOBreakGlass        []string   // BROKER_SSO_BREAK_GLASS (sso.go)
+	Webhooks             Webhooks   // webhooks.go
 }
 
 // MigrateURL is the URL migrations run with: the owner's if given.
@@ -180,8 +185,18 @@ func Load(getenv Getenv, need Need) (*Config, error) {
 		if c.MicrosoftClientID == "" && !need.Demo {
 			probs = append(probs, "BROKER_MICROSOFT_CLIENT_ID is missing: the Application (client) ID of the broker's app registration in Azure")
 		}
-		if c.MicrosoftClientSecret == "" && !need.Demo {
-			probs = append(probs, "BROKER_MICROSOFT_CLIENT_SECRET is missing (or set BROKER_MICROSOFT_CLIENT_SECRET_FILE): the client secret value of the broker's app registration")
+		c.MicrosoftCertificate = loadCertificate(getenv, &probs, time.Now())
+		switch cert := c.MicrosoftCertificate; {
+		case cert != nil && c.MicrosoftClientSecret != "":
+			probs = append(probs, "BROKER_MICROSOFT_CLIENT_SECRET and a certificate (BROKER_MICROSOFT_CLIENT_CERTIFICATE_FILE or _PKCS12_FILE) are both set; set one")
+		case cert != nil && c.MicrosoftSecretExpiresAt != nil:
+			probs = append(probs, "BROKER_MICROSOFT_CLIENT_SECRET_EXPIRES_AT is for a client secret: a certificate's expiry is read from the certificate")
+		case cert != nil:
+			exp := cert.NotAfter()
+			c.MicrosoftSecretExpiresAt = &exp
+		case c.MicrosoftClientSecret == "" && !need.Demo && !certConfigured(getenv):
+			probs = append(probs, "BROKER_MICROSOFT_CLIENT_SECRET is missing (or set BROKER_MICROSOFT_CLIENT_SECRET_FILE): the client secret value of the broker's app registration; "+
+				"or give a certificate with BROKER_MICROSOFT_CLIENT_CERTIFICATE_FILE and _KEY_FILE, or BROKER_MICROSOFT_CLIENT_PKCS12_FILE")
 		}
 	}
 	if len(probs) > 0 {

@@ -17,7 +17,7 @@ import (
 // row would hold a secret known not to work and keep the name taken, while
 // the person is still at the form with every value in front of them.
 func (s *Service) createClientCredentials(ctx context.Context, a Actor, f *Form) (Outcome, error) {
-	tok, err := s.Provider.ClientCredentials(ctx, f.MSTenant, f.ClientID, f.ClientSecret)
+	tok, err := s.Provider.ClientCredentials(ctx, f.MSTenant, f.ClientID, f.credential())
 	if err != nil {
 		s.clientCredentialsFailed(ctx, a, f, err)
 		tokenFieldError(f, err)
@@ -37,8 +37,8 @@ func (s *Service) createClientCredentials(ctx context.Context, a Actor, f *Form)
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(AccountTenant),
 		AuthType: string(AuthClientCredentials), MSTenant: f.MSTenant, ClientID: f.ClientID,
 		UserPrincipal: f.UserPrincipal, RequestedScopes: []string{s.Provider.DefaultScope()}, Status: status,
-		ClientSecret: f.ClientSecret, ClientSecretExpiresAt: f.secretExpiry(), CreatedBy: a.UserID,
-		EndUser: endUser, Metadata: metadata,
+		ClientSecret: f.storedCredential(), ClientSecretExpiresAt: f.secretExpiry(), ClientCertThumbprint: f.thumbprint(),
+		CreatedBy: a.UserID, EndUser: endUser, Metadata: metadata,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		f.Errors.Add(FieldName, "A connection with this name already exists in this project. Choose another name.")
@@ -66,7 +66,8 @@ func (s *Service) createClientCredentials(ctx context.Context, a Actor, f *Form)
 		s.Logger.ErrorContext(ctx, "keeping the first client credentials token", "connection", conn.ID, "err", err)
 	}
 	s.audit(ctx, a, "connection.created", conn.ID, "", map[string]any{"auth_type": string(AuthClientCredentials),
-		"account_type": string(AccountTenant), "ms_tenant": f.MSTenant, "client_id": f.ClientID, "user": f.UserPrincipal})
+		"account_type": string(AccountTenant), "ms_tenant": f.MSTenant, "client_id": f.ClientID, "user": f.UserPrincipal,
+		"credential": f.credentialKind(), "certificate_thumbprint": f.thumbprint()})
 	return Outcome{Connection: conn}, nil
 }
 
@@ -115,6 +116,11 @@ func tokenFieldError(f *Form, err error) {
 			"from Certificates & secrets of this app registration.")
 	case code == 7000222:
 		f.Errors.Add(FieldClientSecret, "This client secret has expired"+sup+". Create a new one under Certificates & secrets and enter its Value.")
+	case (code == 700027 || code == 50012) && f.Cert != nil:
+		f.Errors.Add(FieldCertificate, "Microsoft does not accept this certificate for this app"+sup+". Upload its public certificate "+
+			"under Certificates & secrets › Certificates of this app registration (thumbprint "+f.Cert.Thumbprint()+"), then try again.")
+	case code == 700024:
+		f.Errors.Add(FieldForm, "Microsoft says the broker's clock is off"+sup+". Nothing was saved. Tell the broker's operator.")
 	case code == 700016:
 		f.Errors.Add(FieldClientID, "No app with this Application (client) ID is known in tenant "+f.MSTenant+sup+
 			". Check the ID on the app's Overview page, and that the app is registered in (or consented to by) this tenant.")

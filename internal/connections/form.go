@@ -24,6 +24,14 @@ type Form struct {
 	ClientID      string   // client credentials: the customer's app
 	ClientSecret  string   // client credentials: write-only
 	SecretExpires string   // client credentials, optional: YYYY-MM-DD from the Azure portal
+	// Client credentials by certificate (Credential "certificate"): PEM
+	// pasted or uploaded (key and certificate), or a PKCS#12 file with its
+	// password. All write-only; Cert is what they parse to.
+	Credential   string // "secret" (default) or "certificate"
+	CertPEM      string
+	CertFile     []byte
+	CertPassword string
+	Cert         *oauth.Certificate
 
 	Errors  FieldErrors
 	TakenBy string // the connection that already has Name, to link to
@@ -71,7 +79,9 @@ func NewForm(projects []Project) *Form {
 func (f *Form) Valid() bool { return len(f.Errors) == 0 }
 
 // Clear drops what a re-rendered form must not show again.
-func (f *Form) Clear() { f.ClientSecret = "" }
+func (f *Form) Clear() {
+	f.ClientSecret, f.CertPEM, f.CertFile, f.CertPassword, f.Cert = "", "", nil, "", nil
+}
 
 var (
 	domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
@@ -165,6 +175,10 @@ func (f *Form) validateClientCredentials(now time.Time) {
 	case !oauth.IsGUID(f.ClientID):
 		f.Errors.Add(FieldClientID, "The Application (client) ID is a GUID like 00000000-0000-0000-0000-000000000000.")
 	}
+	if f.credentialKind() == CredentialCertificate {
+		f.validateCertificate(now)
+		return
+	}
 	switch {
 	case f.ClientSecret == "":
 		f.Errors.Add(FieldClientSecret, "Enter the client secret's Value.")
@@ -184,8 +198,22 @@ func (f *Form) validateClientCredentials(now time.Time) {
 	}
 }
 
-// secretExpiry is the validated expiry as the end of that day (UTC), or nil.
+// credential is what the form proves the app with: its certificate when
+// one was given, else its secret.
+func (f *Form) credential() oauth.Credential {
+	if f.Cert != nil {
+		return f.Cert
+	}
+	return oauth.ClientSecret(f.ClientSecret)
+}
+
+// secretExpiry is the validated expiry as the end of that day (UTC), or
+// nil; a certificate's own expiry.
 func (f *Form) secretExpiry() *time.Time {
+	if f.Cert != nil {
+		t := f.Cert.NotAfter()
+		return &t
+	}
 	d, err := time.Parse(time.DateOnly, f.SecretExpires)
 	if err != nil {
 		return nil

@@ -66,7 +66,8 @@ func (v newView) AdvancedOpen() bool { return v.Err(connections.FieldScopes) != 
 
 var fieldOrder = []string{connections.FieldForm, connections.FieldName, connections.FieldProject, connections.FieldAccountType,
 	connections.FieldMSTenant, connections.FieldAuthType, connections.FieldUserPrincipal, connections.FieldClientID,
-	connections.FieldClientSecret, connections.FieldSecretExpires, connections.FieldScopes}
+	connections.FieldClientSecret, connections.FieldSecretExpires, connections.FieldCertificate, connections.FieldCertPassword,
+	connections.FieldScopes}
 
 func (h *Handler) view(f *connections.Form, projects []connections.Project) newView {
 	v := newView{Form: f, Projects: projects, Fixed: connections.FixedScopes, AppPerms: connections.ApplicationPermissions,
@@ -110,7 +111,8 @@ func parseForm(r *http.Request) *connections.Form {
 		AccountType: connections.AccountType(p.Get("account_type")), MSTenant: p.Get("ms_tenant"),
 		AuthType: connections.AuthType(p.Get("auth_type")), Scopes: p["scope"],
 		UserPrincipal: p.Get("user_principal"), ClientID: p.Get("client_id"), ClientSecret: p.Get("client_secret"),
-		SecretExpires: p.Get("secret_expires")}
+		SecretExpires: p.Get("secret_expires"), Credential: p.Get("credential"), CertPEM: p.Get("certificate_pem"),
+		CertPassword: p.Get("certificate_password"), CertFile: uploaded(r, "certificate_file")}
 	if p.Get("scopes_shown") == "" {
 		f.Scopes = connections.DefaultScopes()
 	}
@@ -122,8 +124,8 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := parseBody(r); err != nil {
 		h.ui.ErrorPage(w, r, http.StatusBadRequest, "The form could not be read. Go back and try again.")
 		return
 	}

@@ -157,3 +157,12 @@ func (h *Handler) adminConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	h.toMicrosoft(w, r, to)
 }
+
+// Credential names what the connection's app proves itself with, for the
+// expiry notices.
+func (v showView) Credential() string {
+	if v.C.ClientCertThumbprint != "" {
+		return "certificate"
+	}
+	return "client secret"
+}

@@ -68,7 +68,7 @@ func TestNationalCloudScopes(t *testing.T) {
 				HTTPClient: oauth.NewHTTPClient()}
 
 			// Client credentials: the exact scope on the wire, accepted, granted in the cloud's form.
-			tok, err := m.ClientCredentials(ctx, demo.Contoso.ID, demo.DaemonApp.ClientID, demo.DaemonApp.Secret)
+			tok, err := m.ClientCredentials(ctx, demo.Contoso.ID, demo.DaemonApp.ClientID, oauth.ClientSecret(demo.DaemonApp.Secret))
 			if err != nil {
 				t.Fatalf("client credentials: %v", err)
 			}
@@ -84,7 +84,7 @@ func TestNationalCloudScopes(t *testing.T) {
 			// The global host on a national cloud is refused, as Microsoft does.
 			global := oauth.Microsoft{LoginBase: m.LoginBase, GraphBase: m.GraphBase, ClientID: m.ClientID,
 				ClientSecret: m.ClientSecret, RedirectURL: m.RedirectURL, HTTPClient: m.HTTPClient}
-			_, err = global.ClientCredentials(ctx, demo.Contoso.ID, demo.DaemonApp.ClientID, demo.DaemonApp.Secret)
+			_, err = global.ClientCredentials(ctx, demo.Contoso.ID, demo.DaemonApp.ClientID, oauth.ClientSecret(demo.DaemonApp.Secret))
 			var oe *oauth.Error
 			if c.cloud == "global" {
 				if err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // Microsoft talks to the Microsoft identity platform and Graph. LoginBase and
@@ -25,9 +24,12 @@ type Microsoft struct {
 	GraphResource string
 	ClientID      string
 	ClientSecret  string
-	RedirectURL   string
-	HTTPClient    *http.Client
-	Now           func() time.Time
+	// Credential, when set, is the broker's app credential instead of
+	// ClientSecret: a certificate for every flow the broker runs.
+	Credential  Credential
+	RedirectURL string
+	HTTPClient  *http.Client
+	Now         func() time.Time
 
 	keys keySets
 }
@@ -57,15 +59,8 @@ func (m *Microsoft) endpoint(authority string) oauth2.Endpoint {
 }
 
 func (m *Microsoft) config(authority string, scopes []string) *oauth2.Config {
-	return &oauth2.Config{ClientID: m.ClientID, ClientSecret: m.ClientSecret, Endpoint: m.endpoint(authority),
+	return &oauth2.Config{ClientID: m.ClientID, Endpoint: m.endpoint(authority),
 		RedirectURL: m.RedirectURL, Scopes: scopes}
-}
-
-func (m *Microsoft) ctx(ctx context.Context) context.Context {
-	if m.HTTPClient != nil {
-		return context.WithValue(ctx, oauth2.HTTPClient, m.HTTPClient)
-	}
-	return ctx
 }
 
 // DefaultScope is Graph's .default scope in the configured cloud: what
@@ -109,56 +104,24 @@ func (m *Microsoft) AdminConsentURL(authority, state string) string {
 
 // Exchange redeems an authorization code with its PKCE verifier.
 func (m *Microsoft) Exchange(ctx context.Context, authority, code, verifier string) (*Token, error) {
-	t, err := m.config(authority, nil).Exchange(m.ctx(ctx), code, oauth2.VerifierOption(verifier))
-	if err != nil {
-		return nil, fromTokenError(err)
-	}
-	return m.token(t), nil
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier},
+		"redirect_uri": {m.RedirectURL}}
+	return m.postToken(ctx, authority, m.ClientID, m.credential(), form)
 }
 
 // Refresh redeems a refresh token. Microsoft answers with a new refresh
-// token each time; the caller stores it and drops the old one.
+// token each time; the caller stores it and drops the old one. An answer
+// without one leaves RefreshToken empty: keep the old one.
 func (m *Microsoft) Refresh(ctx context.Context, authority, refreshToken string) (*Token, error) {
-	src := m.config(authority, nil).TokenSource(m.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken})
-	t, err := src.Token()
-	if err != nil {
-		return nil, fromTokenError(err)
-	}
-	tok := m.token(t)
-	if tok.RefreshToken == refreshToken {
-		// x/oauth2 copies the old refresh token over when none came back.
-		tok.RefreshToken = ""
-	}
-	return tok, nil
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
+	return m.postToken(ctx, authority, m.ClientID, m.credential(), form)
 }
 
-// ClientCredentials requests an app-only token with the customer's own app.
-func (m *Microsoft) ClientCredentials(ctx context.Context, authority, clientID, clientSecret string) (*Token, error) {
-	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: clientSecret,
-		TokenURL: m.endpoint(authority).TokenURL, Scopes: []string{m.DefaultScope()}, AuthStyle: oauth2.AuthStyleInParams}
-	t, err := cc.Token(m.ctx(ctx))
-	if err != nil {
-		return nil, fromTokenError(err)
-	}
-	return m.token(t), nil
-}
-
-func (m *Microsoft) token(t *oauth2.Token) *Token {
-	out := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.Expiry}
-	if id, ok := t.Extra("id_token").(string); ok {
-		out.IDToken = id
-	}
-	if s, ok := t.Extra("scope").(string); ok {
-		out.Scopes = strings.Fields(s)
-	}
-	// Expiry from expires_in against the broker's own clock (x/oauth2 uses
-	// the wall clock, which tests with an injected clock cannot move).
-	if secs, ok := expiresIn(t.Extra("expires_in")); ok {
-		out.ExpiresAt = m.now().Add(time.Duration(secs) * time.Second)
-	} else if out.ExpiresAt.IsZero() {
-		out.ExpiresAt = m.now().Add(time.Hour)
-	}
-	return out
+// ClientCredentials requests an app-only token with the customer's own app,
+// authenticated by its secret or certificate.
+func (m *Microsoft) ClientCredentials(ctx context.Context, authority, clientID string, cred Credential) (*Token, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {m.DefaultScope()}}
+	return m.postToken(ctx, authority, clientID, cred, form)
 }
 
 func expiresIn(v any) (int64, bool) {

@@ -16,7 +16,7 @@ type Provider interface {
 	DefaultScope() string // the cloud's .default, as client credentials ask for it
 	Exchange(ctx context.Context, authority, code, verifier string) (*Token, error)
 	Refresh(ctx context.Context, authority, refreshToken string) (*Token, error)
-	ClientCredentials(ctx context.Context, authority, clientID, clientSecret string) (*Token, error)
+	ClientCredentials(ctx context.Context, authority, clientID string, cred Credential) (*Token, error)
 	VerifyIDToken(ctx context.Context, authority, rawIDToken, nonce string) (*IDClaims, error)
 }
 

@@ -35,6 +35,7 @@ func TestOversizedBodiesAreRefused(t *testing.T) {
 	}{
 		{"/login", "application/x-www-form-urlencoded", ""},
 		{"/connections", "application/x-www-form-urlencoded", ""},
+		{"/connections", "multipart/form-data; boundary=broker-limit-probe", ""}, // the form with a certificate upload
 		{"/connections/" + b.A.ConnectionID + "/disable", "application/x-www-form-urlencoded", ""},
 		{"/api-keys", "application/x-www-form-urlencoded", ""},
 		{"/api/v1/admin/connections/" + b.B.Conn.ID + "/disable", "application/json", b.B.AdmKey},

@@ -42,9 +42,17 @@ func TestNoSecretInDatabaseDumpLogsOrPages(t *testing.T) {
 	}
 	secrets["refresh token"], secrets["access token"] = cr.RefreshToken, cr.AccessToken
 
-	// Token fetches through the API, for both connections, forcing refreshes.
+	// A client-credentials connection by certificate: a PKCS#12 file and
+	// its password, uploaded through the form.
+	certID, pfxPassword, keyParts := certificateConnection(t, b, admin)
+	secrets["PKCS#12 password"] = pfxPassword
+	for i, k := range keyParts {
+		secrets["private key part "+string(rune('a'+i))] = k
+	}
+
+	// Token fetches through the API, for every connection, forcing refreshes.
 	api := b.client(t)
-	for _, cid := range []string{id, b.A.ConnectionID} {
+	for _, cid := range []string{id, b.A.ConnectionID, certID} {
 		res := api.bearer(b.A.APIKey, "/api/v1/connections/"+cid+"/token?force_refresh=true")
 		wantStatus(t, res, http.StatusOK)
 		var tok struct {
@@ -98,7 +106,7 @@ func TestNoSecretInDatabaseDumpLogsOrPages(t *testing.T) {
 		}
 	}
 	// The pages an admin sees about these connections.
-	for _, p := range []string{"/connections", "/connections/" + id, "/connections/" + b.A.ConnectionID, "/audit", "/api-keys"} {
+	for _, p := range []string{"/connections", "/connections/" + id, "/connections/" + b.A.ConnectionID, "/connections/" + certID, "/audit", "/api-keys"} {
 		body := admin.get(p).Body
 		for name, v := range secrets {
 			if !strings.HasPrefix(name, "cookie") && strings.Contains(body, v) {

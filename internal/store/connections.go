@@ -40,13 +40,16 @@ type Connection struct {
 	CreatedByEmail        string
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
-	ClientSecretExpiresAt *time.Time
-	AccessTokenExpiresAt  *time.Time
-	LastRefreshAt         *time.Time
-	LastUsedAt            *time.Time
-	Version               int64
-	HasRefreshToken       bool
-	HasClientSecret       bool
+	ClientSecretExpiresAt *time.Time // a certificate's own expiry when the credential is one
+	// ClientCertThumbprint is the SHA-256 thumbprint (hex) when the app's
+	// credential is a certificate, "" for a client secret.
+	ClientCertThumbprint string
+	AccessTokenExpiresAt *time.Time
+	LastRefreshAt        *time.Time
+	LastUsedAt           *time.Time
+	Version              int64
+	HasRefreshToken      bool
+	HasClientSecret      bool
 	// Approval is a fact of its own: a connection made while its tenant
 	// required approval serves no tokens until an admin approves it,
 	// whatever status it reaches meanwhile (see Unapproved).
@@ -94,7 +97,7 @@ const connectionColumns = `c.id, c.tenant_id, c.project_id, p.name, c.name, c.ac
 	coalesce(c.created_by::text, ''), coalesce(u.email, ''), c.created_at, c.updated_at, c.client_secret_expires_at,
 	c.access_token_expires_at, c.last_refresh_at, c.last_used_at, c.version,
 	c.refresh_token_enc IS NOT NULL, c.client_secret_enc IS NOT NULL, c.needs_approval, c.approved_at, c.approved_by,
-	c.end_user_id, c.end_user_email, c.end_user_display_name, c.metadata`
+	c.end_user_id, c.end_user_email, c.end_user_display_name, c.metadata, coalesce(c.client_certificate_thumbprint, '')`
 
 const connectionFrom = ` FROM connections c JOIN projects p ON p.id = c.project_id LEFT JOIN users u ON u.id = c.created_by`
 
@@ -113,7 +116,7 @@ func connectionFields(c *Connection, more ...any) []any {
 		&c.CreatedBy, &c.CreatedByEmail, &c.CreatedAt, &c.UpdatedAt, &c.ClientSecretExpiresAt,
 		&c.AccessTokenExpiresAt, &c.LastRefreshAt, &c.LastUsedAt, &c.Version,
 		&c.HasRefreshToken, &c.HasClientSecret, &c.NeedsApproval, &c.ApprovedAt, &c.ApprovedBy,
-		&c.EndUser.ID, &c.EndUser.Email, &c.EndUser.DisplayName, &c.Metadata}, more...)
+		&c.EndUser.ID, &c.EndUser.Email, &c.EndUser.DisplayName, &c.Metadata, &c.ClientCertThumbprint}, more...)
 }
 
 // NewConnection is what creating a connection needs.
@@ -124,6 +127,7 @@ type NewConnection struct {
 	Status                                           string // default pending
 	ClientSecret                                     string // sealed before it is written
 	ClientSecretExpiresAt                            *time.Time
+	ClientCertThumbprint                             string // when ClientSecret is a certificate credential
 	CreatedBy                                        string
 	EndUser                                          EndUser           // set by a connect link
 	Metadata                                         map[string]string // likewise; nil: none
@@ -160,11 +164,11 @@ func (s *Store) CreateConnection(ctx context.Context, n NewConnection) (Connecti
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO connections (id, tenant_id, project_id, name, account_type, auth_type, ms_tenant,
 			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by,
-			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15, $16, $17, $18, $19)`,
+			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata, client_certificate_thumbprint)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15, $16, $17, $18, $19, NULLIF($20, ''))`,
 			c.ID, n.TenantID, n.ProjectID, n.Name, n.AccountType, n.AuthType, n.MSTenant, n.ClientID, n.UserPrincipal,
 			n.RequestedScopes, status, secret, n.ClientSecretExpiresAt, n.CreatedBy, needs,
-			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata)); err != nil {
+			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata), n.ClientCertThumbprint); err != nil {
 			return err
 		}
 		if err := insertEvent(ctx, tx, c.TenantID, c.ID, StatusEvent{Status: status}); err != nil {
@@ -238,10 +242,13 @@ type ConnectionUpdate struct {
 	RefreshToken          *string // "" removes it
 	ClientSecret          *string // "" removes it
 	ClientSecretExpiresAt **time.Time
-	AccessToken           *string // "" removes it
-	AccessTokenExpiresAt  *time.Time
-	Refreshed             bool      // sets last_refresh_at
-	Approve               *Approval // an admin's approval; nothing else sets approved_at
+	// ClientCertThumbprint goes with ClientSecret: the certificate's
+	// thumbprint when the new credential is one, "" for a secret.
+	ClientCertThumbprint string
+	AccessToken          *string // "" removes it
+	AccessTokenExpiresAt *time.Time
+	Refreshed            bool      // sets last_refresh_at
+	Approve              *Approval // an admin's approval; nothing else sets approved_at
 }
 
 // Approval is an admin approving a connection.
@@ -321,6 +328,7 @@ func (s *Store) applyUpdate(ctx context.Context, tx pgx.Tx, c *Connection, u Con
 		account_name = CASE WHEN $9 THEN $13 ELSE account_name END,
 		refresh_token_enc = CASE WHEN $14 THEN $15 ELSE refresh_token_enc END,
 		client_secret_enc = CASE WHEN $16 THEN $17 ELSE client_secret_enc END,
+		client_certificate_thumbprint = CASE WHEN $16 THEN NULLIF($27, '') ELSE client_certificate_thumbprint END,
 		access_token_enc = CASE WHEN $18 THEN $19 ELSE access_token_enc END,
 		access_token_expires_at = CASE WHEN $18 THEN $20 ELSE access_token_expires_at END,
 		last_refresh_at = CASE WHEN $21 THEN now() ELSE last_refresh_at END,
@@ -345,7 +353,7 @@ func (s *Store) applyUpdate(ctx context.Context, tx pgx.Tx, c *Connection, u Con
 		u.AccessToken != nil, seal(u.AccessToken, colAccessToken), u.AccessTokenExpiresAt,
 		u.Refreshed,
 		u.ClientSecretExpiresAt != nil, derefTime(u.ClientSecretExpiresAt),
-		hold, u.Approve != nil, pick(u.Approve, func(a *Approval) string { return a.By }))
+		hold, u.Approve != nil, pick(u.Approve, func(a *Approval) string { return a.By }), u.ClientCertThumbprint)
 	if err != nil {
 		return err
 	}

@@ -173,8 +173,12 @@ func (s *Service) secretWarning(c *store.Connection, now time.Time) *store.Statu
 		c.ClientSecretExpiresAt.Sub(now) > SecretWarning {
 		return nil
 	}
+	what := "client secret"
+	if c.ClientCertThumbprint != "" {
+		what = "certificate"
+	}
 	return &store.StatusEvent{Status: "secret_expiring",
-		Reason: "The client secret expires on " + c.ClientSecretExpiresAt.UTC().Format("2006-01-02") + "; add a new one before then."}
+		Reason: "The " + what + " expires on " + c.ClientSecretExpiresAt.UTC().Format("2006-01-02") + "; add a new one before then."}
 }
 
 // SecretWarning is how long before a client secret's recorded expiry the
@@ -189,7 +193,11 @@ func (s *Service) call(ctx context.Context, c *store.Connection, cr *store.Crede
 		if c.ClientID == "" || cr.ClientSecret == "" {
 			return nil, &oauth.Error{Code: "invalid_client", Description: "The broker holds no client ID or client secret for this connection."}
 		}
-		return s.provider.ClientCredentials(ctx, authority, c.ClientID, cr.ClientSecret)
+		cred, err := oauth.StoredCredential(cr.ClientSecret)
+		if err != nil {
+			return nil, &oauth.Error{Code: "invalid_client", Description: "The broker cannot read this connection's stored certificate."}
+		}
+		return s.provider.ClientCredentials(ctx, authority, c.ClientID, cred)
 	}
 	if cr.RefreshToken == "" {
 		return nil, &oauth.Error{Code: "invalid_grant", Description: "The broker holds no refresh token for this connection."}

@@ -26,7 +26,9 @@
       }
       form.querySelectorAll('[data-show-when]').forEach(function (el) {
         var rule = el.getAttribute('data-show-when').split('=');
-        var show = form.elements[rule[0]].value === rule[1];
+        // A field inside a hidden section stays hidden and unsent.
+        var outer = el.parentElement && el.parentElement.closest('[hidden]');
+        var show = form.elements[rule[0]].value === rule[1] && !outer;
         el.hidden = !show;
         el.querySelectorAll('input, select, textarea').forEach(function (input) {
           if (!input.hasAttribute('data-always-disabled')) {
@@ -44,6 +46,9 @@
     });
     account.addEventListener('change', update);
     auth.addEventListener('change', update);
+    form.querySelectorAll('input[name="credential"]').forEach(function (radio) {
+      radio.addEventListener('change', update);
+    });
     update();
 
     var summary = document.getElementById('error-summary');

@@ -44,6 +44,7 @@ func (s *Sim) adminRoutes() http.Handler {
 	mux.HandleFunc("POST /_sim/apps", adminCall(func(a App) (any, error) { return nil, s.RegisterApp(a) }))
 	s.appStateRoutes(mux)
 	s.ssoControlRoutes(mux)
+	s.certRoutes(mux)
 	mux.HandleFunc("POST /_sim/apps/{clientId}/secrets", func(w http.ResponseWriter, r *http.Request) {
 		adminCall(func(sec Secret) (any, error) { return nil, s.AddSecret(r.PathValue("clientId"), sec) })(w, r)
 	})

@@ -81,6 +81,7 @@ type Sim struct {
 	counts    *counters
 	faults    faults
 	appStates appStates // the broker app's disabled state (appstate.go)
+	certs     appCerts  // certificates on apps, spent assertions (certs.go)
 	mail      mailState // graphmail.go
 
 	login, graph, admin, msa, idp http.Handler

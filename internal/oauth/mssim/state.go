@@ -59,6 +59,7 @@ type stateSecret struct {
 type stateApp struct {
 	App
 	SecretHashes []stateSecret `json:"secretHashes"`
+	Certificates [][]byte      `json:"certificatesDer,omitempty"` // public certificates uploaded (certs.go)
 	ScopeSet     string        `json:"scopeSet"`
 	PermSet      string        `json:"permSet"`
 }
@@ -167,6 +168,7 @@ func (s *Sim) snapshot() (*stateFile, error) {
 		for _, sec := range *a.secrets.Load() {
 			sa.SecretHashes = append(sa.SecretHashes, stateSecret{Hash: append([]byte(nil), sec.hash[:]...), Expires: sec.expires})
 		}
+		sa.Certificates = s.certs.ders(a.clientID)
 		st.Apps = append(st.Apps, sa)
 	}
 	for k, g := range d.adminGrants {
@@ -291,6 +293,11 @@ func (s *Sim) restore(st *stateFile) error {
 			secs = append(secs, sec)
 		}
 		a.secrets.Store(&secs)
+		for _, der := range sa.Certificates {
+			if err := s.AddCertificate(app.ClientID, der); err != nil {
+				return err
+			}
+		}
 	}
 	d := s.dir
 	d.mu.Lock()

@@ -51,7 +51,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ap, cerr := s.authenticateClient(a, clientID, secret, form)
+	ap, cerr := s.authenticateClient(a, clientID, secret, form, s.loginBase(r)+r.URL.EscapedPath())
 	if cerr == nil && grantType != "client_credentials" {
 		cerr = checkAppAuthority(ap, a)
 	}
@@ -92,9 +92,10 @@ func clientCredentialsOf(r *http.Request) (id, secret string, basic bool) {
 	return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), false
 }
 
-// authenticateClient finds the app and checks its secret: wrong is
-// AADSTS7000215 and expired 7000222, both HTTP 401 invalid_client.
-func (s *Sim) authenticateClient(a authority, clientID, secret string, form url.Values) (*app, *aadError) {
+// authenticateClient finds the app and checks its secret (wrong is
+// AADSTS7000215 and expired 7000222, both HTTP 401 invalid_client) or its
+// client assertion, signed for tokenURL (assertion.go).
+func (s *Sim) authenticateClient(a authority, clientID, secret string, form url.Values, tokenURL string) (*app, *aadError) {
 	if clientID == "" {
 		return nil, errMissingParam("client_id")
 	}
@@ -106,7 +107,13 @@ func (s *Sim) authenticateClient(a authority, clientID, secret string, form url.
 		return nil, e
 	}
 	if form.Get("client_assertion") != "" {
-		return nil, newErr(401, "invalid_client", 700027, "Client assertion failed signature validation. (The simulation does not support certificate credentials.)")
+		if ap.public {
+			return nil, errPublicWithSecret()
+		}
+		if e := s.verifyAssertion(ap, form, tokenURL); e != nil {
+			return nil, e
+		}
+		return ap, nil
 	}
 	if ap.public {
 		if secret != "" {
