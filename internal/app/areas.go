@@ -23,6 +23,7 @@ func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 	conns := connweb.New(connweb.Options{Store: a.Store, Provider: a.Guarded, Graph: a.Provider,
 		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now, Admin: adminPages})
 	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount)
+	deps.Home = adminPages.Home
 	return nil
 }
 

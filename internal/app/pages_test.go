@@ -141,7 +141,11 @@ const overflowJS = `(() => {
     const cs = getComputedStyle(el);
     if (cs.display === 'none' || cs.visibility === 'hidden' || el.closest('svg')) return;
     if (['auto', 'scroll', 'hidden', 'clip'].includes(cs.overflowX)) return;
-    if (el.closest('[data-scroll]')) return;
+    // Inside a box that scrolls or clips (a wide table's wrapper, text
+    // for screen readers only), spilling is that box's business.
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return;
+    }
     if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0 && cs.display !== 'inline') {
       out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : ''));
     }
