@@ -46,8 +46,8 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 		d.Traffic = web.HourlyChart(hourly(o.Usage, now, 24), now.Truncate(time.Hour).Add(time.Hour))
 		if o.Total == 0 {
 			d.NextStep = &web.NextStep{Title: "Connect your first mailbox",
-				Text:   "A connection holds one Outlook mailbox's Microsoft sign-in. Your services then fetch fresh access tokens for it from the broker with an API key.",
-				Href:   "/connections/new", Button: "New connection"}
+				Text: "A connection holds one Outlook mailbox's Microsoft sign-in. Your services then fetch fresh access tokens for it from the broker with an API key.",
+				Href: "/connections/new", Button: "New connection"}
 			if wv.IsAdmin() {
 				d.NextStep.Text += " Create the API key on the API keys page once the mailbox is connected."
 			}

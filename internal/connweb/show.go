@@ -41,9 +41,9 @@ type showView struct {
 	SecretSoon       bool // within 30 days
 	SecretExpired    bool
 	Created          string
-	TokenURL         string // the token endpoint of this connection, for the ready snippet
-	KeysHref         string // the API keys page, for those who may open it
-	Checked          bool   // client credentials: the broker read the mailbox once (made on the page)
+	TokenURL         string             // the token endpoint of this connection, for the ready snippet
+	KeysHref         string             // the API keys page, for those who may open it
+	Checked          bool               // client credentials: the broker read the mailbox once (made on the page)
 	Admin            *adminweb.Sections // history, callers, audit, actions; nil if they failed to load
 }
 

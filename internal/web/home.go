@@ -17,7 +17,7 @@ type Dashboard struct {
 	Total       int // connections in the viewer's scope
 	Healthy     int // of which active
 	Recent      []Activity
-	RecentHref  string // the audit log, for those who may open it
+	RecentHref  string     // the audit log, for those who may open it
 	Connections []Activity // the newest connections, for those who may not
 	Traffic     *Chart     // nil for operators
 	// NextStep is set for a tenant with nothing yet: what to do first.
