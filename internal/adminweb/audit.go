@@ -125,7 +125,8 @@ func eventRowOf(e store.FeedEntry, names, slugs map[string]string, now time.Time
 		row.ActionLabel = "Status → " + admin.StatusLabel(st)
 	}
 	if e.Source == store.SourceUsage {
-		row.When.Rel = e.At.UTC().Format("2 Jan 15:00") + "–" + e.At.Add(time.Hour).UTC().Format("15:00 UTC")
+		// At is the end of the hour (store.FeedEntry).
+		row.When.Rel = e.At.Add(-time.Hour).UTC().Format("2 Jan 15:00") + "–" + e.At.UTC().Format("15:00 UTC")
 	}
 	return row
 }
