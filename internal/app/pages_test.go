@@ -106,7 +106,7 @@ func newPagesSite(t *testing.T) pagesSite {
 	for h := 0; h < 24; h++ {
 		hour := now.Truncate(time.Hour).Add(-time.Duration(h) * time.Hour)
 		usage = append(usage, store.TokenUsage{TenantID: seed.TenantID, Hour: hour, APIKeyID: keys[0].ID, ConnectionID: s.healthy,
-			Cached: int64(20 + (h*37)%50), Refreshed: 1, FirstAt: hour, LastAt: hour.Add(50 * time.Minute)})
+			Cached: int64(20 + (h*37)%50), Refreshed: 1, FirstAt: hour, LastAt: hour.Add(min(50*time.Minute, now.Sub(hour)))})
 	}
 	usage = append(usage, store.TokenUsage{TenantID: seed.TenantID, Hour: now.Truncate(time.Hour).Add(-30 * time.Hour),
 		APIKeyID: keys[0].ID, ConnectionID: s.cc, Cached: 0, Refreshed: 1, FirstAt: now.Add(-30 * time.Hour), LastAt: now.Add(-30 * time.Hour)})
