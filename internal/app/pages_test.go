@@ -216,3 +216,52 @@ func TestPages(t *testing.T) {
 		t.Errorf("a healthy connection's page is %d px tall at 1366 px, want under 1,200", h)
 	}
 }
+
+// recordCopies makes the page's clipboard note what it is given, so a test
+// can see what a Copy button copied (a headless browser's clipboard is not
+// the test's to read).
+const recordCopies = `(() => { window.copied = [];
+  navigator.clipboard.writeText = t => { window.copied.push(t); return Promise.resolve(); }; return true; })()`
+
+// TestCopyButtons: with JavaScript, the Copy buttons next to a connection's
+// ID, its token snippet and a new API key appear and copy exactly the value
+// beside them; the values are selectable text whether or not it runs (the
+// buttons are hidden in the HTML, for browsers without it).
+func TestCopyButtons(t *testing.T) {
+	s := newPagesSite(t)
+	b := browsertest.New(t, browsertest.Options{Width: 1366, Height: 900, Timeout: 3 * time.Minute})
+	b.SignIn(s.base, app.DemoAdminEmail, app.DemoAdminPassword)
+	b.Do("open a connection", chromedp.Navigate(s.base+"/connections/"+s.healthy),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-copy="connection-id"]`)))
+	if got := browsertest.Eval[string](b, `getComputedStyle(document.getElementById('connection-id')).userSelect`); got != "all" {
+		t.Errorf("the connection ID is not selectable with one click: user-select %q", got)
+	}
+	browsertest.Eval[bool](b, recordCopies)
+	b.Do("copy the ID", chromedp.Click(chromedp.CSS(`button[data-copy="connection-id"]`)))
+	b.Do("copy the snippet", chromedp.Click(chromedp.CSS(`button[data-copy="snippet"]`)))
+	copied := browsertest.Eval[[]string](b, `window.copied`)
+	wantSnippet := `curl -H "Authorization: Bearer $BROKER_API_KEY" ` + s.base + "/api/v1/connections/" + s.healthy + "/token"
+	if len(copied) != 2 || copied[0] != s.healthy || copied[1] != wantSnippet {
+		t.Fatalf("copied %q, want the ID %s and %q", copied, s.healthy, wantSnippet)
+	}
+	if got := b.Text(`button[data-copy="connection-id"]`); got != "Copied" {
+		t.Errorf("the button says %q after copying", got)
+	}
+	if got := b.Text("#copy-status"); got != "Copied to the clipboard." {
+		t.Errorf("screen readers hear %q", got)
+	}
+
+	b.Do("create an API key", chromedp.Navigate(s.base+"/api-keys"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "crm-sync"), chromedp.Click(chromedp.CSS("#create-key")),
+		chromedp.WaitVisible(chromedp.CSS("#copy-key")))
+	key := strings.TrimSpace(b.Text("#key"))
+	if !strings.HasPrefix(key, "brk_") {
+		t.Fatalf("key shown %q", key)
+	}
+	browsertest.Eval[bool](b, recordCopies)
+	b.Do("copy the key", chromedp.Click(chromedp.CSS("#copy-key")))
+	if copied := browsertest.Eval[[]string](b, `window.copied`); len(copied) != 1 || copied[0] != key {
+		t.Fatalf("copied %q, want the key", copied)
+	}
+
+}

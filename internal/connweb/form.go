@@ -11,16 +11,16 @@ import (
 
 // newView is connection_new.html's data.
 type newView struct {
-	Form        *connections.Form
-	Projects    []connections.Project
-	Accounts    []option
-	Scopes      []scopeOption
-	Fixed       []connections.Scope
-	AppPerms    []connections.Scope
-	MinAppPerm  string
-	RedirectURI string
-	ShowRedirect bool // the broker's redirect URI: for admins, who pass it on to whoever runs the broker
-	Summary     []fieldError // every error, in page order, for the summary at the top
+	Form         *connections.Form
+	Projects     []connections.Project
+	Accounts     []option
+	Scopes       []scopeOption
+	Fixed        []connections.Scope
+	AppPerms     []connections.Scope
+	MinAppPerm   string
+	RedirectURI  string
+	ShowRedirect bool         // the broker's redirect URI: for admins, who pass it on to whoever runs the broker
+	Summary      []fieldError // every error, in page order, for the summary at the top
 }
 
 type option struct {

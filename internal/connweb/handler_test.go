@@ -95,6 +95,10 @@ func TestSignInWithMicrosoft(t *testing.T) {
 	res = b.get("/connections/" + id)
 	wantStatus(t, res, http.StatusOK)
 	wantBody(t, res, "Active", s.Demo.Adele.UPN, "Adele Vance", s.Demo.Contoso.ID, "Connected as "+s.Demo.Adele.UPN)
+	// The header's ID and the ready snippet: selectable text, their Copy
+	// buttons hidden until copy.js shows them.
+	wantBody(t, res, `<code class="selectable" id="connection-id">`+id+`</code>`, `data-copy="connection-id" hidden`,
+		strings.TrimSuffix(s.Redirect, "/oauth/callback")+"/api/v1/connections/"+id+"/token", `data-copy="snippet" hidden`, "copy.js")
 	c, cr, _ := s.Store.ConnectionWithCredentials(context.Background(), s.Tenant.ID, id)
 	wantNotInBody(t, res, cr.RefreshToken, cr.AccessToken)
 	if c.Status != "active" {
