@@ -19,8 +19,8 @@ func cmdAPIKeyCreate(ctx context.Context, args []string, getenv env, s streams) 
 	operator := fs.Bool("operator", false, "a platform operator's key for the admin API across tenants (no --tenant)")
 	var projects multiFlag
 	fs.Var(&projects, "project", "project whose connections the key may use (repeatable; default: all)")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	if *operator {
 		if *tenant != "" || len(projects) > 0 || *admin {
