@@ -269,4 +269,20 @@ func TestCopyButtons(t *testing.T) {
 		t.Fatalf("copied %q, want the key", copied)
 	}
 
+	t.Run("callback pages leave no code in the address bar", func(t *testing.T) {
+		b.Do("open a stale callback", chromedp.Navigate(s.base+"/oauth/callback?code=M.C1_secret-looking-code&state=stale"),
+			chromedp.WaitReady(chromedp.CSS("main")))
+		if got := browsertest.Eval[string](b, `document.title`); !strings.Contains(got, "Broker") {
+			t.Fatalf("not the broker's page: %q", got)
+		}
+		var search string
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if search = browsertest.Eval[string](b, `location.search`); search == "" {
+				break
+			}
+		}
+		if search != "" {
+			t.Fatalf("the address bar still holds %q", search)
+		}
+	})
 }
