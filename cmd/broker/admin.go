@@ -49,7 +49,33 @@ func pgReason(err error) string {
 func newFlags(name string, s streams) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: broker %s [flags]\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
 	return fs
+}
+
+// parseFlags parses a subcommand's flags. Asked for with -h or --help, the
+// usage goes to stdout and the command ends successfully (errHelpShown,
+// which run turns into nil); a mistake prints it to stderr and fails.
+func parseFlags(fs *flag.FlagSet, args []string, s streams) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(s.out)
+		}
+	}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return errHelpShown
+	case err != nil:
+		return errUsageShown
+	}
+	return nil
 }
 
 type multiFlag []string
@@ -102,8 +128,8 @@ func cmdTenantCreate(ctx context.Context, args []string, getenv env, s streams) 
 	fs := newFlags("tenant create", s)
 	slug := fs.String("slug", "", "short lowercase name, e.g. acme")
 	name := fs.String("name", "", "display name")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	if err := required("slug", *slug, "name", *name); err != nil {
 		return err
@@ -140,8 +166,8 @@ func cmdProjectCreate(ctx context.Context, args []string, getenv env, s streams)
 	fs := newFlags("project create", s)
 	tenant := fs.String("tenant", "", "tenant slug")
 	name := fs.String("name", "", "project name")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	if err := required("tenant", *tenant, "name", *name); err != nil {
 		return err
@@ -170,8 +196,8 @@ func cmdUserCreate(ctx context.Context, args []string, getenv env, s streams) er
 	role := fs.String("role", "", "admin or member")
 	var projects multiFlag
 	fs.Var(&projects, "project", "project a member may use (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	if err := required("tenant", *tenant, "email", *email, "role", *role); err != nil {
 		return err
@@ -217,8 +243,8 @@ func cmdUserCreate(ctx context.Context, args []string, getenv env, s streams) er
 func cmdOperatorCreate(ctx context.Context, args []string, getenv env, s streams) error {
 	fs := newFlags("operator create", s)
 	email := fs.String("email", "", "sign-in email")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	if err := required("email", *email); err != nil {
 		return err
@@ -279,8 +305,8 @@ func cmdKeysGenerate(s streams) error {
 func cmdKeysRotate(ctx context.Context, args []string, getenv env, s streams) error {
 	fs := newFlags("keys rotate", s)
 	batch := fs.Int("batch", 500, "ciphertexts per transaction")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	if *batch < 1 || *batch > 10000 {
 		return fmt.Errorf("--batch must be between 1 and 10000")

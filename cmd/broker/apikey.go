@@ -22,8 +22,8 @@ func cmdAPIKeyCreate(ctx context.Context, args []string, getenv env, s streams) 
 	burst := fs.Int("burst", 0, "requests the key may send at once above --rate (default: BROKER_API_KEY_BURST, scaled to --rate)")
 	var projects multiFlag
 	fs.Var(&projects, "project", "project whose connections the key may use (repeatable; default: all)")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	limit, err := keyLimit(fs, *rate, *burst)
 	if err != nil {

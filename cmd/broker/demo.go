@@ -26,9 +26,9 @@ func cmdDemo(ctx context.Context, args []string, getenv env, s streams) error {
 	msaAddr := fs.String("microsoft-msa-addr", "127.0.0.1:8082", "its Microsoft account host (personal accounts sign in there)")
 	idpAddr := fs.String("microsoft-idp-addr", "127.0.0.1:8083", "its federated identity provider (Northwind's accounts sign in there)")
 	simState := fs.String("microsoft-state", "", "the simulation's state file, so a restart breaks no connection (default: $BROKER_DEMO_MICROSOFT_STATE, else demo-microsoft-state.json in the user cache directory)")
-	noMigrate := fs.Bool("no-migrate", false, "do not migrate (the operator ran `broker migrate up`); refuse an old schema")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	noMigrate := fs.Bool("no-migrate", false, "do not migrate (the operator ran broker migrate up); refuse an old schema")
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	defaults := map[string]string{
 		// Demo keys, for local use only: printed in the README and compose file.

@@ -21,8 +21,8 @@ func cmdGraphPolicy(ctx context.Context, args []string, getenv env, s streams) e
 	var allow multiFlag
 	fs.Var(&allow, "allow", `a rule "METHOD /v1.0/path/prefix" (METHOD may be *); repeatable; replaces the policy`)
 	clear := fs.Bool("clear", false, "remove the policy: the project may call any Graph path")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	if err := required("tenant", *tenant, "project", *project); err != nil {
 		return err

@@ -35,36 +35,58 @@ type streams struct {
 
 var errUsageShown = errors.New("usage shown")
 
+// errHelpShown: the usage was asked for and shown; run answers nil.
+var errHelpShown = errors.New("help shown")
+
 const usage = `broker — the Outlook connection broker
 
 Usage:
-  broker serve [--no-migrate]                 run the HTTP server (migrates first)
-  broker demo                                 serve with the built-in demo (simulated Microsoft, demo tenant)
-  broker migrate up|status                    apply or list schema migrations
-  broker tenant create --slug S --name N      add a tenant
+  broker serve [--no-migrate]
+      run the HTTP server (migrates first)
+  broker demo
+      serve with the built-in demo (simulated Microsoft, demo tenant)
+  broker migrate up|status
+      apply or list schema migrations
+  broker tenant create --slug S --name N
+      add a tenant
   broker tenant connect-settings --tenant S [--display-name N] [--logo-url U] [--color #rrggbb]
-                                    [--allow-return-origin O]... [--clear-return-origins]
-                                             the connect page's look and allowed return_url origins (shown without flags)
-  broker project create --tenant S --name N  add a project (a connection's Location)
+                                 [--allow-return-origin O]... [--clear-return-origins]
+      the connect page's look and allowed return_url origins (shown without flags)
+  broker project create --tenant S --name N
+      add a project (where connections are stored)
   broker project graph-policy --tenant S --project N [--allow "GET /v1.0/me/messages"]... [--clear]
-                                             the project's Graph proxy allowlist (shown without flags)
+      the project's Graph proxy allowlist (shown without flags)
   broker user create --tenant S --email E --role admin|member [--project NAME]...
-                                              add a user; password from stdin, or generated and printed once
-  broker operator create --email E            add a platform operator (password as for user create)
+      add a user; password from stdin, or generated and printed once
+  broker operator create --email E
+      add a platform operator (password as for user create)
   broker apikey create --tenant S --name N [--project NAME]... [--admin] [--rate R] [--burst B]
-  broker apikey create --operator --name N     an operator key for the admin JSON API across tenants
-                                              create an API key; it is printed once
-  broker keys generate                        print a fresh key ring entry
-  broker keys rotate [--batch N]              re-encrypt every stored secret under the primary key
-  broker simulate-microsoft [--addr A]        run the simulated Microsoft identity platform and Graph
+  broker apikey create --operator --name N
+      create an API key (an operator key reads the admin JSON API across
+      tenants); it is printed once
+  broker keys generate
+      print a fresh key ring entry
+  broker keys rotate [--batch N]
+      re-encrypt every stored secret under the primary key
+  broker simulate-microsoft [--addr A]
+      run the simulated Microsoft identity platform and Graph
   broker dev seed --connections N [--tenants T] [--projects P]
-                                              fill a development database with N made-up connections (COPY)
+      fill a development database with N made-up connections (COPY)
 
+Every command takes --help for its flags.
 Configuration comes from BROKER_* environment variables; see README.md.
 `
 
 func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) error {
-	s := streams{in: stdin, out: stdout, err: stderr}
+	err := dispatch(ctx, args, getenv, streams{in: stdin, out: stdout, err: stderr})
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv env, s streams) error {
+	stdout, stderr := s.out, s.err
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsageShown

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -105,5 +106,26 @@ func TestAdminCommandsHappyPath(t *testing.T) {
 	r = runCLI(t, map[string]string{"BROKER_DATABASE_URL": env["BROKER_DATABASE_URL"]}, "", "migrate", "status")
 	if r.runErr != nil || !strings.Contains(r.out, "00001  applied") {
 		t.Fatalf("migrate status: %q %v", r.out, r.runErr)
+	}
+}
+
+// Every command's --help shows its usage on stdout and succeeds; a wrong
+// flag shows it on stderr and fails.
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"demo", "--help"}, {"serve", "-h"}, {"tenant", "create", "--help"},
+		{"apikey", "create", "--help"}, {"simulate-microsoft", "--help"}, {"project", "graph-policy", "--help"}} {
+		var out, errOut strings.Builder
+		err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
+		if err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(out.String(), "Usage") || errOut.Len() != 0 {
+			t.Errorf("%v: stdout %q, stderr %q", args, out.String(), errOut.String())
+		}
+	}
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"demo", "--bogus"}, func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
+	if !errors.Is(err, errUsageShown) || !strings.Contains(errOut.String(), "Usage: broker demo") {
+		t.Errorf("a wrong flag: %v, stderr %q", err, errOut.String())
 	}
 }

@@ -25,8 +25,8 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 func cmdServe(ctx context.Context, args []string, getenv env, s streams) error {
 	fs := newFlags("serve", s)
 	noMigrate := fs.Bool("no-migrate", false, "do not migrate; refuse to start on an old schema")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	cfg, err := config.Load(config.Getenv(getenv), config.Need{Keys: true, SessionKeys: true, Microsoft: true})
 	if err != nil {

@@ -20,8 +20,8 @@ func cmdSimulate(ctx context.Context, args []string, getenv env, s streams) erro
 	inactive := fs.Duration("refresh-inactive", 0, "refresh tokens die after this long unused (default 90 days, as on the platform)")
 	var redirects multiFlag
 	fs.Var(&redirects, "redirect-uri", "redirect URI of the demo web app (repeatable; default http://localhost:8080/oauth/callback)")
-	if err := fs.Parse(args); err != nil {
-		return errUsageShown
+	if err := parseFlags(fs, args, s); err != nil {
+		return err
 	}
 	return mssim.Serve(ctx, *addr, mssim.ServeConfig{BaseURL: strings.TrimRight(*base, "/"),
 		MSAAddr: *msaAddr, MSAURL: *msaURL, IdPAddr: *idpAddr, IdPURL: *idpURL,

@@ -75,7 +75,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) confirmView(wv *web.ViewerInfo, c store.Connection, a admin.Action) confirmView {
 	cv := confirmView{C: c, Href: connectionHref(c.ID), Action: a, Post: connectionHref(c.ID) + "/" + string(a),
 		StatusLabel: admin.StatusLabel(c.Status), Account: c.AccountUsername, Explain: explanations[a],
-		Danger: a.Destructive(), NeedsReason: a.NeedsReason(),
+		Danger: Dangerous(a), NeedsReason: a.NeedsReason(),
 		NeedPassword: a.Destructive() && h.needPassword(wv)}
 	if cv.Account == "" {
 		cv.Account = c.UserPrincipal

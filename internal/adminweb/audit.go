@@ -3,9 +3,7 @@ package adminweb
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -127,47 +125,14 @@ func eventRowOf(e store.FeedEntry, names, slugs map[string]string, now time.Time
 		row.ActionLabel = "Status → " + admin.StatusLabel(st)
 	}
 	if e.Source == store.SourceUsage {
-		row.When.Rel = e.At.UTC().Format("2 Jan 15:00") + "–" + e.At.Add(time.Hour).UTC().Format("15:00 UTC")
+		// At is the end of the hour (store.FeedEntry).
+		row.When.Rel = e.At.Add(-time.Hour).UTC().Format("2 Jan 15:00") + "–" + e.At.UTC().Format("15:00 UTC")
 	}
 	return row
 }
 
-// detailsText is the details as "key: value" pairs in a stable order.
-// Details never hold secrets; the ones that name a status are shown in the
-// action already.
-func detailsText(e store.FeedEntry) string {
-	if e.Source == store.SourceUsage {
-		c, _ := e.Details["cached"].(float64)
-		rf, _ := e.Details["refreshed"].(float64)
-		return fmt.Sprintf("%d tokens (%d refreshed at Microsoft)", int64(c+rf), int64(rf))
-	}
-	keys := make([]string, 0, len(e.Details))
-	for k := range e.Details {
-		if e.Source == store.SourceStatus && k == "status" {
-			continue
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		val := e.Details[k]
-		switch x := val.(type) {
-		case string:
-			if x == "" {
-				continue
-			}
-		case nil:
-			continue
-		case []any:
-			if len(x) == 0 {
-				continue
-			}
-		}
-		parts = append(parts, strings.ReplaceAll(k, "_", " ")+": "+valueText(val))
-	}
-	return strings.Join(parts, "; ")
-}
+// detailsText is the details in sentences (sentences.go).
+func detailsText(e store.FeedEntry) string { return sentence(e) }
 
 // valueText writes a detail's value plainly: lists joined with commas.
 func valueText(v any) string {

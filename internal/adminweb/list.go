@@ -1,8 +1,11 @@
 package adminweb
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/brokerhq/broker/internal/admin"
@@ -36,7 +39,42 @@ type countLink struct {
 	Count         int
 	Href          string
 	Current       bool
-	Alert         bool // needs someone: broken, awaiting approval
+	Alert         bool   // needs someone: broken, awaiting approval
+	Title         string // Broken: its causes
+}
+
+// countLinks are the status chips. Each connection counts once: "Broken"
+// stands for the statuses that need someone (its title names them), which
+// get chips of their own only while one of them is the filter.
+func countLinks(l admin.List, f admin.Filter) []countLink {
+	var out []countLink
+	for _, st := range append([]string{"broken"}, admin.Statuses...) {
+		n := l.Count(st)
+		if n == 0 && st != "broken" && st != "active" && st != f.Status {
+			continue // a status nobody is in is noise; active and broken always show
+		}
+		if slices.Contains(store.BrokenStatuses, st) && st != f.Status {
+			continue // inside Broken
+		}
+		g := f
+		g.Status, g.Cursor = st, ""
+		if f.Status == st {
+			g.Status = ""
+		}
+		c := countLink{Status: st, Label: admin.StatusLabel(st), Count: n, Href: listHref(g), Current: f.Status == st,
+			Alert: n > 0 && (st == "broken" || st == "awaiting_approval")}
+		if st == "broken" {
+			var causes []string
+			for _, b := range store.BrokenStatuses {
+				if m := l.Count(b); m > 0 {
+					causes = append(causes, fmt.Sprintf("%d %s", m, strings.ToLower(admin.StatusLabel(b))))
+				}
+			}
+			c.Title = strings.Join(causes, ", ")
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 type option struct {
@@ -80,19 +118,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	view := listView{List: l, Operator: v.Operator(), TenantAdmin: wv.IsAdmin(), CanCreate: !v.Operator()}
 	f = l.Filter
 	view.Filtered = f.Status != "" || f.ProjectID != "" || f.AccountType != "" || f.AuthType != "" || f.Search != "" || f.Tenant != "" || f.EndUser != ""
-	for _, st := range append([]string{"broken"}, admin.Statuses...) {
-		n := l.Count(st)
-		if n == 0 && st != "broken" && st != "active" && st != f.Status {
-			continue // a status nobody is in is noise; active and broken always show
-		}
-		g := f
-		g.Status, g.Cursor = st, ""
-		if f.Status == st {
-			g.Status = ""
-		}
-		view.Counts = append(view.Counts, countLink{Status: st, Label: admin.StatusLabel(st), Count: n,
-			Href: listHref(g), Current: f.Status == st, Alert: n > 0 && (st == "broken" || st == "awaiting_approval")})
-	}
+	view.Counts = countLinks(l, f)
 	view.Shown = l.Total
 	if f.Status != "" {
 		view.Shown, view.StatusFilter = l.Count(f.Status), admin.StatusLabel(f.Status)

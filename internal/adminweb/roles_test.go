@@ -55,7 +55,7 @@ func TestListShowsEachRoleItsConnections(t *testing.T) {
 					t.Errorf("%s sees %s: %v, want %v", role, name, shown, want)
 				}
 			}
-			if tenantColumn := strings.Contains(res.Body, `<th scope="col">Tenant</th>`); tenantColumn != (role == "operator") {
+			if tenantColumn := strings.Contains(res.Body, `<th scope="col" class="col-tenant">Tenant</th>`); tenantColumn != (role == "operator") {
 				t.Errorf("tenant column shown: %v", tenantColumn)
 			}
 			// The project filter offers only the viewer's projects.
@@ -201,7 +201,7 @@ func TestAuditAndKeysPagesByRole(t *testing.T) {
 	admintest.WantBody(t, res, "Globex ops")
 	admintest.WantNotInBody(t, res, "Sales inbox", "ada@acme.test")
 	res = b["operator"].Get("/audit")
-	admintest.WantBody(t, res, "Globex ops", "Sales inbox", "<th scope=\"col\">Tenant</th>")
+	admintest.WantBody(t, res, "Globex ops", "Sales inbox", `<th scope="col" class="col-tenant">Tenant</th>`)
 	res = b["other tenant"].Get("/api-keys")
 	admintest.WantBody(t, res, "globex-sync")
 	admintest.WantNotInBody(t, res, "acme-sync")

@@ -29,6 +29,8 @@ type Sections struct {
 	Audit        []eventRow
 	AuditHref    string
 	Actions      []actionLink
+	MenuActions  bool // some actions sit under More
+	CanRotate    bool
 	Operator     bool
 	Events       []connEventRow // the connection's events (webhook_events.go); nil without webhooks
 }
@@ -52,6 +54,30 @@ type actionLink struct {
 	Label  string
 	Href   string
 	Danger bool
+	Class  string // the button's look: primary, outlined or red
+	Menu   bool   // under More: destructive and rarely wanted
+}
+
+// actionLinkOf places an action in the page's button hierarchy: the one a
+// state calls for (approve, enable) solid, everyday ones outlined, and only
+// the destructive ones red, disable and delete folded under More.
+func actionLinkOf(id string, a admin.Action) actionLink {
+	l := actionLink{Action: a, Label: a.Label(), Href: connectionHref(id) + "/confirm/" + string(a), Danger: Dangerous(a),
+		Class: "button-quiet"}
+	switch {
+	case a == admin.ActApprove || a == admin.ActEnable:
+		l.Class = "button-primary"
+	case l.Danger:
+		l.Class, l.Menu = "button-danger-quiet", a != admin.ActReject
+	}
+	return l
+}
+
+// Dangerous tells whether an action is styled red: it loses something
+// (disable, delete, reject). Rotating a secret asks for a password like
+// them but destroys nothing, so it is an ordinary button.
+func Dangerous(a admin.Action) bool {
+	return a == admin.ActDisable || a == admin.ActDelete || a == admin.ActReject
 }
 
 // Sections loads the admin sections of connection id for the request's
@@ -110,8 +136,10 @@ func SectionsOf(d admin.Detail, now time.Time) *Sections {
 		s.Audit = append(s.Audit, eventRowOf(fe, names, nil, now))
 	}
 	for _, a := range d.Actions {
-		s.Actions = append(s.Actions, actionLink{Action: a, Label: a.Label(),
-			Href: connectionHref(c.ID) + "/confirm/" + string(a), Danger: a.Destructive()})
+		l := actionLinkOf(c.ID, a)
+		s.MenuActions = s.MenuActions || l.Menu
+		s.CanRotate = s.CanRotate || a == admin.ActRotate
+		s.Actions = append(s.Actions, l)
 	}
 	return s
 }

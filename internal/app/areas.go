@@ -31,6 +31,7 @@ func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 	connectPages := connectweb.New(a.connect)
 	conns.Connect = connectPages
 	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount, a.ssoArea(o).Mount, connectPages.Mount)
+	deps.Home = adminPages.Home
 	return nil
 }
 

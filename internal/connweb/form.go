@@ -11,15 +11,16 @@ import (
 
 // newView is connection_new.html's data.
 type newView struct {
-	Form        *connections.Form
-	Projects    []connections.Project
-	Accounts    []option
-	Scopes      []scopeOption
-	Fixed       []connections.Scope
-	AppPerms    []connections.Scope
-	MinAppPerm  string
-	RedirectURI string
-	Summary     []fieldError // every error, in page order, for the summary at the top
+	Form         *connections.Form
+	Projects     []connections.Project
+	Accounts     []option
+	Scopes       []scopeOption
+	Fixed        []connections.Scope
+	AppPerms     []connections.Scope
+	MinAppPerm   string
+	RedirectURI  string
+	ShowRedirect bool         // the broker's redirect URI: for admins, who pass it on to whoever runs the broker
+	Summary      []fieldError // every error, in page order, for the summary at the top
 }
 
 type option struct {
@@ -69,6 +70,14 @@ var fieldOrder = []string{connections.FieldForm, connections.FieldName, connecti
 	connections.FieldClientSecret, connections.FieldSecretExpires, connections.FieldCertificate, connections.FieldCertPassword,
 	connections.FieldScopes}
 
+// viewFor is view with what the request's viewer may see.
+func (h *Handler) viewFor(r *http.Request, f *connections.Form, projects []connections.Project) newView {
+	v := h.view(f, projects)
+	wv := web.Viewer(r.Context())
+	v.ShowRedirect = wv != nil && (wv.IsOperator || wv.IsAdmin())
+	return v
+}
+
 func (h *Handler) view(f *connections.Form, projects []connections.Project) newView {
 	v := newView{Form: f, Projects: projects, Fixed: connections.FixedScopes, AppPerms: connections.ApplicationPermissions,
 		MinAppPerm: connections.MinimumApplicationPermission, RedirectURI: h.RedirectURL}
@@ -100,7 +109,7 @@ func (h *Handler) newForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) renderForm(w http.ResponseWriter, r *http.Request, status int, f *connections.Form, projects []connections.Project) {
-	h.ui.Render(w, r, status, "connection_new.html", web.Page{Title: "New Outlook connection", Data: h.view(f, projects)})
+	h.ui.Render(w, r, status, "connection_new.html", web.Page{Title: "New Outlook connection", Data: h.viewFor(r, f, projects)})
 }
 
 // parseForm reads the posted form. Advanced settings' checkboxes are

@@ -47,8 +47,13 @@ func TestNewConnectionPage(t *testing.T) {
 	wantBody(t, res, `name="name"`, `name="project"`, `value="`+s.Sales.ID+`"`, `name="account_type"`, `name="ms_tenant"`,
 		"Only for Tenant-specific", `name="auth_type"`, `name="client_secret"`, "Only for Client credentials",
 		`name="user_principal"`, `name="client_id"`, `name="secret_expires"`, "Advanced settings", `value="Mail.ReadWrite.Shared" checked`,
-		"always requested", s.Redirect, `data-copy="redirect-uri"`, "Sign in with Microsoft", "connection-form.js")
-	wantNotInBody(t, res, s.Support.ID, "<script>")
+		"always requested", "Sign in with Microsoft", "connection-form.js", `<label for="project">Project</label>`,
+		`data-show-when="auth_type=client_credentials"`)
+	// The broker's redirect URI is for whoever runs the broker: a member
+	// cannot act on it; an admin sees it to pass on.
+	wantNotInBody(t, res, s.Support.ID, "<script>", s.Redirect, `data-copy="redirect-uri"`)
+	res = s.browser(t).signIn(s.Admin.Email).get("/connections/new")
+	wantBody(t, res, s.Redirect, `data-copy="redirect-uri"`)
 }
 
 func TestInvalidFormRerendersWithoutSecret(t *testing.T) {
@@ -61,8 +66,8 @@ func TestInvalidFormRerendersWithoutSecret(t *testing.T) {
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantBody(t, res, `id="name-error"`, `aria-describedby="name-help name-error"`, `id="auth_type-error"`,
 		`id="user_principal-error"`, `value="adele"`, `id="client_id-error"`, `value="nope"`, `id="secret_expires-error"`,
-		`href="#name"`, "Check the form")
-	wantNotInBody(t, res, secret)
+		`href="#name"`, "Check the form", `<a href="/connections/new" aria-current="page">New connection</a>`)
+	wantNotInBody(t, res, secret, `<a href="/connections" aria-current="page">`)
 	list, _ := s.Store.ListConnections(context.Background(), s.Tenant.ID, store.ListConnectionsFilter{})
 	if len(list) != 0 {
 		t.Fatal("an invalid form saved a connection")
@@ -90,6 +95,10 @@ func TestSignInWithMicrosoft(t *testing.T) {
 	res = b.get("/connections/" + id)
 	wantStatus(t, res, http.StatusOK)
 	wantBody(t, res, "Active", s.Demo.Adele.UPN, "Adele Vance", s.Demo.Contoso.ID, "Connected as "+s.Demo.Adele.UPN)
+	// The header's ID and the ready snippet: selectable text, their Copy
+	// buttons hidden until copy.js shows them.
+	wantBody(t, res, `<code class="selectable" id="connection-id">`+id+`</code>`, `data-copy="connection-id" hidden`,
+		strings.TrimSuffix(s.Redirect, "/oauth/callback")+"/api/v1/connections/"+id+"/token", `data-copy="snippet" hidden`, "copy.js")
 	c, cr, _ := s.Store.ConnectionWithCredentials(context.Background(), s.Tenant.ID, id)
 	wantNotInBody(t, res, cr.RefreshToken, cr.AccessToken)
 	if c.Status != "active" {

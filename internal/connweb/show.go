@@ -2,6 +2,7 @@ package connweb
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -13,11 +14,8 @@ import (
 	"github.com/brokerhq/broker/internal/web"
 )
 
-// HasAside tells whether the side column has anything: reconnect (when the
-// callout at the top does not already offer it) or admin consent.
-func (v showView) HasAside() bool {
-	return v.SignsIn && (v.C.Status != "pending" && !v.NeedsSignIn() || v.CanAdminConsent)
-}
+// Broken: someone must act before the connection hands out tokens again.
+func (v showView) Broken() bool { return admin.Broken(v.C.Status) }
 
 // NeedsSignIn: Microsoft stopped accepting the connection and only a new
 // sign-in mends it, so the page leads with that.
@@ -43,6 +41,9 @@ type showView struct {
 	SecretSoon       bool // within 30 days
 	SecretExpired    bool
 	Created          string
+	TokenURL         string             // the token endpoint of this connection, for the ready snippet
+	KeysHref         string             // the API keys page, for those who may open it
+	Checked          bool               // client credentials: the broker read the mailbox once (made on the page)
 	Admin            *adminweb.Sections // history, callers, audit, actions; nil if they failed to load
 }
 
@@ -92,7 +93,14 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		AuthType: connections.AuthType(c.AuthType).Label(), StatusLabel: admin.StatusLabel(c.Status),
 		SignsIn:         connections.AuthType(c.AuthType) == connections.AuthCode,
 		CanAdminConsent: connections.AdminConsentAuthority(connections.AccountType(c.AccountType), c.MSTenant) != "",
-		Created:         c.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC")}
+		Created:         c.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC"),
+		TokenURL:        h.BaseURL() + "/api/v1/connections/" + c.ID + "/token",
+		// Made on the New connection page, which reads the inbox before it
+		// saves; a seeded one has had no such check.
+		Checked: c.CreatedBy != ""}
+	if wv := web.Viewer(r.Context()); wv != nil && !wv.IsOperator && wv.IsAdmin() {
+		v.KeysHref = "/api-keys"
+	}
 	if v.CanAdminConsent {
 		v.AdminConsentLink = h.Service.AdminConsentLink(c)
 	}
@@ -122,6 +130,10 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	}
 	h.ui.Render(w, r, http.StatusOK, "connection_show.html", web.Page{Title: c.Name, Data: v})
 }
+
+// BaseURL is the broker's public address (BROKER_PUBLIC_URL), from the
+// redirect URI that is built on it.
+func (h *Handler) BaseURL() string { return strings.TrimSuffix(h.RedirectURL, "/oauth/callback") }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -46,7 +46,7 @@ type FeedEntry struct {
 	Source       int
 	Key          string // with At, unique within its source
 	TenantID     string
-	At           time.Time // for token fetches: the start of the hour
+	At           time.Time // for token fetches: the end of the hour, so an hour's fetches sort after what happened in it
 	ActorType    string    // user | operator | api_key | system
 	ActorID      string
 	ActorLabel   string
@@ -185,7 +185,10 @@ func (q FeedQuery) sourceSQL(src int, cur *feedCursor, limit int) (string, []any
 		if q.Action != "" && q.Action != ActionTokenFetched {
 			return "", nil, false
 		}
-		sel = `SELECT u.api_key_id::text || '/' || u.connection_id::text, u.hour, u.tenant_id::text, 'api_key', u.api_key_id::text,
+		// The row sorts at the end of its hour (the current hour's at the
+		// top): its fetches happened during the hour, not at its start.
+		// Conditions stay on u.hour, with times shifted, to walk the index.
+		sel = `SELECT u.api_key_id::text || '/' || u.connection_id::text, u.hour + interval '1 hour', u.tenant_id::text, 'api_key', u.api_key_id::text,
 			coalesce(k.name, 'deleted key'), '` + ActionTokenFetched + `', u.connection_id::text, '',
 			jsonb_build_object('cached', u.cached, 'refreshed', u.refreshed, 'first_at', u.first_at, 'last_at', u.last_at,
 			'key_prefix', coalesce(k.prefix, '')), ''
@@ -207,14 +210,20 @@ func (q FeedQuery) sourceSQL(src int, cur *feedCursor, limit int) (string, []any
 	if actorCond != "" {
 		conds = append(conds, actorCond)
 	}
+	shift := func(t time.Time) time.Time { // usage rows are at u.hour + 1 hour
+		if src == SourceUsage {
+			return t.Add(-time.Hour)
+		}
+		return t
+	}
 	if q.Since != nil {
-		conds = append(conds, at+" >= "+arg(*q.Since))
+		conds = append(conds, at+" >= "+arg(shift(*q.Since)))
 	}
 	if q.Until != nil {
-		conds = append(conds, at+" < "+arg(*q.Until))
+		conds = append(conds, at+" < "+arg(shift(*q.Until)))
 	}
 	if cur != nil {
-		c := arg(cur.At)
+		c := arg(shift(cur.At))
 		switch {
 		case src < cur.Src:
 			conds = append(conds, at+" <= "+c)

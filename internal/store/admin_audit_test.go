@@ -176,3 +176,22 @@ func TestAuditFeedWalksIndexes(t *testing.T) {
 		}
 	}
 }
+
+// An hour's token fetches sort at the end of the hour, after the events
+// during it: the 12:00–13:00 summary is newer than the event at 12:59 and
+// older than those of the next hour (13:00 and 13:01).
+func TestAuditFeedUsageSortsAtTheEndOfItsHour(t *testing.T) {
+	f := newFixture(t)
+	seedFeed(t, f)
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	since, until := base.Add(59*time.Minute), base.Add(62*time.Minute)
+	got := feedAll(t, f.s, store.FeedQuery{TenantID: f.tenantA.ID, Since: &since, Until: &until})
+	var order []string
+	for _, e := range got {
+		order = append(order, e.Action+"@"+e.At.UTC().Format("15:04"))
+	}
+	want := "connection.tested@13:01 connection.tested@13:00 token.fetched@13:00 connection.tested@12:59"
+	if strings.Join(order, " ") != want {
+		t.Fatalf("order %v, want %s", order, want)
+	}
+}

@@ -2,33 +2,54 @@ package web
 
 import "net/http"
 
-// HomeView is home.html's data: where a signed-in person goes next. The
-// pages it links to belong to the connections and admin areas.
+// HomeView is home.html's data: the welcome line, and the dashboard when an
+// area (adminweb) serves the home page through Deps.Home.
 type HomeView struct {
-	Links []HomeLink
+	Dashboard *Dashboard
 }
 
-// HomeLink is one card on the dashboard.
-type HomeLink struct {
-	Href, Title, Text string
+// Dashboard is the home page's body: what needs attention first, then what
+// happened and how much the broker served.
+type Dashboard struct {
+	// Attention lists what needs a person, most urgent first. Areas add
+	// their own items (failing webhooks, say) with the same shape.
+	Attention   []Attention
+	Total       int // connections in the viewer's scope
+	Healthy     int // of which active
+	Recent      []Activity
+	RecentHref  string     // the audit log, for those who may open it
+	Connections []Activity // the newest connections, for those who may not
+	Traffic     *Chart     // nil for operators
+	// NextStep is set for a tenant with nothing yet: what to do first.
+	NextStep *NextStep
+}
+
+// Attention is one thing someone must act on, as a link to where they can.
+type Attention struct {
+	Count int
+	Text  string // "need re-authorization"; the page writes the count before it
+	Hint  string // what to do
+	Href  string
+	Level string // "alert" (broken) or "warn" (soon)
+}
+
+// Activity is one line of recent activity or one connection.
+type Activity struct {
+	When, WhenAbs, WhenISO string
+	Text                   string
+	Href, Link             string // an optional link and its text
+	Status, StatusLabel    string
+}
+
+// NextStep tells a new tenant what to do first.
+type NextStep struct {
+	Title, Text, Href, Button string
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	links := []HomeLink{
-		{Href: "/connections", Title: "Connections", Text: "See the Outlook mailboxes connected to the broker, which need attention, and why."},
+	if s.homePage != nil {
+		s.homePage(w, r)
+		return
 	}
-	v := Viewer(r.Context())
-	if v != nil && !v.IsOperator {
-		links = append(links, HomeLink{Href: "/connections/new", Title: "New connection",
-			Text: "Connect a Microsoft 365 or Outlook.com mailbox so your applications can use it."})
-	}
-	if v != nil && (v.IsOperator || v.IsAdmin()) {
-		links = append(links, HomeLink{Href: "/audit", Title: "Audit log",
-			Text: "Who signed in, connected, changed or used what, and when. Exportable as CSV."})
-	}
-	if v != nil && !v.IsOperator && v.IsAdmin() {
-		links = append(links, HomeLink{Href: "/api-keys", Title: "API keys",
-			Text: "Keys your internal services use to fetch access tokens: create, scope to projects, revoke."})
-	}
-	s.ui.Render(w, r, http.StatusOK, "home.html", Page{Title: "Home", Data: HomeView{Links: links}})
+	s.ui.Render(w, r, http.StatusOK, "home.html", Page{Title: "Home", Data: HomeView{}})
 }

@@ -132,7 +132,11 @@ func (ui *UI) Render(w http.ResponseWriter, r *http.Request, status int, page st
 		p.Notices = ui.notices()
 	}
 	p.RequestID = RequestID(ctx)
-	p.Nav = navFor(p.Viewer, r.URL.Path)
+	path := r.URL.Path
+	if r.Method == http.MethodPost && path == "/connections" {
+		path = "/connections/new" // the New connection form, re-rendered with its errors
+	}
+	p.Nav = navFor(p.Viewer, path)
 
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

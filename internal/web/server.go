@@ -47,6 +47,9 @@ type Deps struct {
 	// MountAPI registers routes under /api/ (patterns relative to it): no
 	// cookies are read and no cross-origin check runs; bearer keys instead.
 	MountAPI []func(r chi.Router, ui *UI)
+	// Home serves the signed-in home page ("/") when set: an area's
+	// dashboard. Without it the page only welcomes.
+	Home http.HandlerFunc
 
 	Registry  *prometheus.Registry       // default: NewRegistry()
 	Limiter   *auth.Limiter              // default: auth.NewLimiter with Now
@@ -73,6 +76,7 @@ type Server struct {
 	standIn     string // a hash with passwords' cost that no password matches
 	clientIP    func(*http.Request) string
 	breakGlass  []string
+	homePage    http.HandlerFunc
 }
 
 // NewRouter builds the broker's HTTP handler.
@@ -92,7 +96,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{store: d.Store, logger: d.Logger, now: d.Now, ready: d.Ready, readyDetail: d.ReadyDetail, registry: d.Registry,
-		limiter: d.Limiter, passwords: d.Passwords, clientIP: d.ClientIP, breakGlass: d.SSOBreakGlass}
+		limiter: d.Limiter, passwords: d.Passwords, clientIP: d.ClientIP, breakGlass: d.SSOBreakGlass, homePage: d.Home}
 	if s.now == nil {
 		s.now = time.Now
 	}

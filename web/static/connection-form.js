@@ -1,7 +1,7 @@
 // Progressive enhancement for the connection pages. Without it every field
 // shows, labelled with what it is for, and the server validates; with it,
-// fields that do not apply hide (and are not sent), the authentication type
-// follows the account type, and copy buttons appear.
+// fields that do not apply hide (and are not sent) and the authentication
+// type follows the account type. Copy buttons are copy.js's.
 (function () {
   'use strict';
 
@@ -56,27 +56,4 @@
       summary.focus();
     }
   }
-
-  document.querySelectorAll('[data-copy]').forEach(function (button) {
-    if (!navigator.clipboard || !window.isSecureContext) {
-      return; // the value stays selectable text
-    }
-    var source = document.getElementById(button.getAttribute('data-copy'));
-    var status = button.parentNode.parentNode.querySelector('.copy-status');
-    button.hidden = false;
-    button.addEventListener('click', function () {
-      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-        button.textContent = 'Copied';
-        if (status) { status.textContent = 'Copied to the clipboard.'; }
-        setTimeout(function () { button.textContent = 'Copy'; }, 2000);
-      }, function () {
-        var range = document.createRange();
-        range.selectNodeContents(source);
-        var sel = window.getSelection();
-        sel.removeAllRanges();
-        sel.addRange(range);
-        if (status) { status.textContent = 'Press Ctrl+C (or ⌘C) to copy.'; }
-      });
-    });
-  });
 })();

@@ -98,7 +98,7 @@ func NewAt(t testing.TB, host string) *Server {
 	adminAPI.Webhooks = s.Webhooks
 	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
 		Now: now, Passwords: auth.CheapParams,
-		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount},
+		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount}, Home: adm.Home,
 		MountAPI: []func(chi.Router, *web.UI){
 			func(r chi.Router, _ *web.UI) { r.Route("/v1", tokenAPI.Routes) },
 			adminAPI.MountAPI,
