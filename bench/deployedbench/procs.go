@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -34,21 +33,12 @@ type world struct {
 	conns                         []string
 	logs                          string // the processes' stderr
 	machine                       string
-	procs                         []*exec.Cmd
+	procs                         benchkit.Procs
 	cleanup                       []func()
 }
 
 func (w *world) close() {
-	for _, p := range w.procs {
-		p.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			p.Process.Kill()
-		}
-	}
+	w.procs.Stop()
 	for i := len(w.cleanup) - 1; i >= 0; i-- {
 		w.cleanup[i]()
 	}
@@ -69,6 +59,7 @@ func setUp(ctx context.Context, c config) (w *world, err error) {
 	}
 	w.cleanup = append(w.cleanup, func() { os.RemoveAll(w.dir) })
 	w.logs = filepath.Join(w.dir, "processes.log")
+	w.procs.Log = w.logs
 	bin := filepath.Join(w.dir, "broker")
 	// Built as the Makefile's `build` target builds the release binary.
 	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/broker")
@@ -76,12 +67,12 @@ func setUp(ctx context.Context, c config) (w *world, err error) {
 	if err := build.Run(); err != nil {
 		return w, fmt.Errorf("build the broker: %w", err)
 	}
-	simAddr, brokerAddr, ceilingAddr := freeAddr(), freeAddr(), freeAddr()
+	simAddr, brokerAddr, ceilingAddr := benchkit.FreeAddr(), benchkit.FreeAddr(), benchkit.FreeAddr()
 	w.simURL, w.brokerURL, w.ceilingURL = "http://"+simAddr, "http://"+brokerAddr, "http://"+ceilingAddr
-	if err := w.start(bin, nil, "simulate-microsoft", "--addr", simAddr, "--msa-addr", "", "--idp-addr", ""); err != nil {
+	if err := w.procs.Start(bin, nil, "simulate-microsoft", "--addr", simAddr, "--msa-addr", "", "--idp-addr", ""); err != nil {
 		return w, err
 	}
-	if err := waitFor(ctx, w.simURL+"/common/v2.0/.well-known/openid-configuration"); err != nil {
+	if err := benchkit.WaitFor(ctx, w.simURL+"/common/v2.0/.well-known/openid-configuration"); err != nil {
 		return w, fmt.Errorf("simulated Microsoft: %w", err)
 	}
 	adminURL := os.Getenv("BROKER_TEST_DATABASE_URL")
@@ -100,10 +91,10 @@ func setUp(ctx context.Context, c config) (w *world, err error) {
 		"BROKER_MICROSOFT_CLIENT_ID=" + mssim.DemoWebClientID, "BROKER_MICROSOFT_CLIENT_SECRET=" + mssim.DemoWebClientSecret,
 		"BROKER_MICROSOFT_LOGIN_URL=" + w.simURL, "BROKER_MICROSOFT_GRAPH_URL=" + w.simURL,
 		"BROKER_LISTEN_ADDR=" + brokerAddr, "BROKER_PUBLIC_URL=" + w.brokerURL}
-	if err := w.start(bin, env, "serve"); err != nil {
+	if err := w.procs.Start(bin, env, "serve"); err != nil {
 		return w, err
 	}
-	if err := waitFor(ctx, w.brokerURL+"/readyz"); err != nil {
+	if err := benchkit.WaitFor(ctx, w.brokerURL+"/readyz"); err != nil {
 		return w, fmt.Errorf("broker: %w", err)
 	}
 	body, err := w.fetch(ctx)
@@ -118,30 +109,14 @@ func setUp(ctx context.Context, c config) (w *world, err error) {
 	if err != nil {
 		return w, err
 	}
-	if err := w.start(self, nil, "-serve-ceiling", ceilingAddr, "-ceiling-body", doc); err != nil {
+	if err := w.procs.Start(self, nil, "-serve-ceiling", ceilingAddr, "-ceiling-body", doc); err != nil {
 		return w, err
 	}
-	if err := waitFor(ctx, w.ceilingURL+"/"); err != nil {
+	if err := benchkit.WaitFor(ctx, w.ceilingURL+"/"); err != nil {
 		return w, fmt.Errorf("ceiling: %w", err)
 	}
 	w.machine = machine(ctx, dbURL)
 	return w, nil
-}
-
-func (w *world) start(bin string, env []string, args ...string) error {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	logs, err := os.OpenFile(w.logs, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logs.Close()
-	cmd.Stdout, cmd.Stderr = io.Discard, logs
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	w.procs = append(w.procs, cmd)
-	return nil
 }
 
 // seed makes a tenant, the API keys and one connection per mailbox, each
@@ -214,33 +189,6 @@ func (w *world) fetch(ctx context.Context) ([]byte, error) {
 
 func (w *world) tokenPath(i int, base string) string {
 	return base + "/api/v1/connections/" + w.conns[i%len(w.conns)] + "/token"
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitFor(ctx context.Context, u string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s did not answer 200 within 60s", u)
 }
 
 func machine(ctx context.Context, dbURL string) string {

@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"time"
 
 	"github.com/brokerhq/broker/bench/benchkit"
 	"github.com/brokerhq/broker/internal/apikeys"
@@ -29,21 +27,12 @@ type world struct {
 	keys              []string // API keys used in turn: the per-key rate limit is not what is measured
 	conns             []string // connection IDs, one mailbox each
 	logs              string   // the processes' stderr
-	procs             []*exec.Cmd
+	procs             benchkit.Procs
 	cleanup           []func()
 }
 
 func (w *world) close() {
-	for _, p := range w.procs {
-		p.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			p.Process.Kill()
-		}
-	}
+	w.procs.Stop()
 	for i := len(w.cleanup) - 1; i >= 0; i-- {
 		w.cleanup[i]()
 	}
@@ -69,6 +58,7 @@ func setUp(ctx context.Context) (w *world, err error) {
 	w.cleanup = append(w.cleanup, func() { os.RemoveAll(dir) })
 	bin := filepath.Join(dir, "broker")
 	w.logs = filepath.Join(dir, "processes.log")
+	w.procs.Log = w.logs
 	defer func() {
 		if err != nil { // what the processes said helps more than a timeout
 			b, _ := os.ReadFile(w.logs)
@@ -80,12 +70,12 @@ func setUp(ctx context.Context) (w *world, err error) {
 	if err := build.Run(); err != nil {
 		return nil, fmt.Errorf("build the broker: %w", err)
 	}
-	simAddr, brokerAddr := freeAddr(), freeAddr()
+	simAddr, brokerAddr := benchkit.FreeAddr(), benchkit.FreeAddr()
 	w.simURL, w.brokerURL = "http://"+simAddr, "http://"+brokerAddr
-	if err := w.start(ctx, bin, nil, "simulate-microsoft", "--addr", simAddr, "--msa-addr", "", "--idp-addr", ""); err != nil {
+	if err := w.procs.Start(bin, nil, "simulate-microsoft", "--addr", simAddr, "--msa-addr", "", "--idp-addr", ""); err != nil {
 		return nil, err
 	}
-	if err := waitFor(ctx, w.simURL+"/common/v2.0/.well-known/openid-configuration"); err != nil {
+	if err := benchkit.WaitFor(ctx, w.simURL+"/common/v2.0/.well-known/openid-configuration"); err != nil {
 		return nil, fmt.Errorf("simulated Microsoft: %w", err)
 	}
 	dbURL, drop, err := database(ctx)
@@ -100,29 +90,13 @@ func setUp(ctx context.Context) (w *world, err error) {
 		"BROKER_MICROSOFT_CLIENT_ID=" + mssim.DemoWebClientID, "BROKER_MICROSOFT_CLIENT_SECRET=" + mssim.DemoWebClientSecret,
 		"BROKER_MICROSOFT_LOGIN_URL=" + w.simURL, "BROKER_MICROSOFT_GRAPH_URL=" + w.simURL,
 		"BROKER_LISTEN_ADDR=" + brokerAddr, "BROKER_PUBLIC_URL=" + w.brokerURL}
-	if err := w.start(ctx, bin, env, "serve"); err != nil {
+	if err := w.procs.Start(bin, env, "serve"); err != nil {
 		return nil, err
 	}
-	if err := waitFor(ctx, w.brokerURL+"/readyz"); err != nil {
+	if err := benchkit.WaitFor(ctx, w.brokerURL+"/readyz"); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	return w, nil
-}
-
-func (w *world) start(ctx context.Context, bin string, env []string, args ...string) error {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	logs, err := os.OpenFile(w.logs, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logs.Close()
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	w.procs = append(w.procs, cmd)
-	return nil
 }
 
 // seed makes a tenant, an API key and one connection per mailbox, each
@@ -184,33 +158,6 @@ func database(ctx context.Context) (string, func(), error) {
 		adminURL = testdb.DefaultURL
 	}
 	return benchkit.Create(ctx, adminURL, "broker_proxybench")
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitFor(ctx context.Context, u string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s did not answer 200 within 30s", u)
 }
 
 // token fetches a connection's access token from the broker, for the

@@ -24,6 +24,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &web.Dashboard{Attention: attention(o.List), Total: o.Total, Healthy: o.Count("active")}
+	d.Attention = append(d.Attention, h.webhookAttention(r, v)...)
 	if admin.MayReadAudit(v) {
 		d.RecentHref = "/audit"
 		for _, e := range o.Recent {
@@ -76,6 +77,53 @@ func attention(l admin.List) []web.Attention {
 		}
 	}
 	return out
+}
+
+// webhookAttention counts the endpoints the viewer manages that are
+// failing or that the broker disabled (410 Gone, days of failures): the
+// services behind them are missing events. Nothing when the viewer manages
+// no endpoints or the page cannot tell (the dashboard still renders).
+func (h *Handler) webhookAttention(r *http.Request, v admin.Viewer) []web.Attention {
+	if h.Webhooks == nil || !(v.Operator() || v.TenantAdmin()) {
+		return nil
+	}
+	owner := v.TenantID
+	if v.Operator() {
+		owner = ""
+	}
+	eps, err := h.Webhooks.Store.WebhookEndpoints(r.Context(), owner)
+	if err != nil {
+		h.Service.Logger.Warn("home: webhook endpoints", "err", err)
+		return nil
+	}
+	var failing, disabled int
+	for _, e := range eps {
+		switch {
+		case e.Enabled && e.FailingSince != nil:
+			failing++
+		case !e.Enabled && e.DisabledReason != "":
+			disabled++
+		}
+	}
+	var out []web.Attention
+	if disabled > 0 {
+		out = append(out, web.Attention{Count: disabled, Noun: plural(disabled, "webhook endpoint", "webhook endpoints"),
+			Text: plural(disabled, "was", "were") + " disabled by the broker",
+			Hint: "It answered 410 Gone or failed for days; its events wait until someone enables it.", Href: "/webhooks", Level: "alert"})
+	}
+	if failing > 0 {
+		out = append(out, web.Attention{Count: failing, Noun: plural(failing, "webhook endpoint", "webhook endpoints"),
+			Text: plural(failing, "is", "are") + " failing",
+			Hint: "Deliveries are being retried; see the endpoint's recent deliveries.", Href: "/webhooks", Level: "warn"})
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // singular turns "need re-authorization" into "needs re-authorization".

@@ -3,11 +3,13 @@ package adminweb_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/brokerhq/broker/internal/admin/admintest"
 	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/webhooks"
 )
 
 // TestHomeDashboardByRole: the home page leads with what needs attention
@@ -55,4 +57,37 @@ func TestHomeDashboardByRole(t *testing.T) {
 	admintest.WantStatus(t, fresh, http.StatusOK)
 	admintest.WantBody(t, fresh, `id="next-step"`, `href="/connections/new"`, "No connections yet", `id="traffic-empty"`)
 	admintest.WantNotInBody(t, fresh, `id="attention"`)
+}
+
+// TestHomeShowsFailingWebhooks: an endpoint whose deliveries fail and one
+// the broker disabled after a 410 are on the admin's home page, linking to
+// the webhooks page; a member, who manages no endpoints, sees neither.
+func TestHomeShowsFailingWebhooks(t *testing.T) {
+	s := admintest.New(t)
+	ctx := context.Background()
+	for _, code := range []int{http.StatusInternalServerError, http.StatusGone} {
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }))
+		t.Cleanup(rcv.Close)
+		ep, _, err := s.Webhooks.Create(ctx, s.Tenant.ID, s.Admin.ID, webhooks.Input{URL: rcv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Webhooks.SendTest(ctx, s.Tenant.ID, ep.ID, s.Admin.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := roles(t, s)
+	before := b["admin"].Get("/")
+	admintest.WantNotInBody(t, before, "webhook endpoint")
+
+	w := &webhooks.Worker{Store: s.Store, Guard: s.Webhooks.Guard, Now: s.Clock.Now}
+	if n, err := w.RunOnce(ctx); err != nil || n != 2 {
+		t.Fatalf("worker attempted %d deliveries (err %v), want 2", n, err)
+	}
+	home := b["admin"].Get("/")
+	admintest.WantStatus(t, home, http.StatusOK)
+	admintest.WantBody(t, home, `href="/webhooks"`,
+		`<span class="attention-n">1</span> <span class="attention-text">webhook endpoint is failing</span>`,
+		`<span class="attention-n">1</span> <span class="attention-text">webhook endpoint was disabled by the broker</span>`)
+	admintest.WantNotInBody(t, b["member"].Get("/"), "webhook endpoint")
 }

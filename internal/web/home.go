@@ -27,7 +27,8 @@ type Dashboard struct {
 // Attention is one thing someone must act on, as a link to where they can.
 type Attention struct {
 	Count int
-	Text  string // "need re-authorization"; the page writes the count before it
+	Noun  string // what is counted, already in the count's number; "" is connection(s)
+	Text  string // "need re-authorization"; the page writes the count and noun before it
 	Hint  string // what to do
 	Href  string
 	Level string // "alert" (broken) or "warn" (soon)
