@@ -184,8 +184,9 @@ func TestBrowserWebhookEndpoint(t *testing.T) {
 		return rc.find("connection.status_changed", "AADSTS50173")
 	})
 	t.Logf("connection.status_changed (AADSTS50173) received %s after the refresh failed", time.Since(start).Round(time.Millisecond))
-	// The connection's page lists its events.
-	b.Do("open the connection", chromedp.Navigate(base+"/connections/"+conn.ID), chromedp.WaitVisible(chromedp.CSS("#events")))
+	// The connection's page lists its events, folded like its history.
+	b.Do("open the connection's events", chromedp.Navigate(base+"/connections/"+conn.ID), chromedp.WaitVisible(chromedp.CSS("#events")),
+		chromedp.Click(chromedp.CSS("#events > summary")), chromedp.WaitVisible(chromedp.CSS("#events ol")))
 	if txt := b.Text("#events"); !strings.Contains(txt, "connection.status_changed") || !strings.Contains(txt, "AADSTS50173") {
 		t.Fatalf("connection page events: %q", txt)
 	}
