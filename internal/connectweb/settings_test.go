@@ -42,7 +42,7 @@ func TestConnectSettingsPage(t *testing.T) {
 	s.create(t, map[string]any{"return_url": "https://app.acme.example/outlook/done?x=1"})
 	status, prob := s.api(t, http.MethodPost, "/api/v1/connect-sessions", map[string]any{"project": "Sales",
 		"end_user": map[string]any{"id": "u-dana"}, "return_url": s.Product.URL + "/outlook/connected"}, nil)
-	if status < 400 || prob["field"] != "return_url" {
+	if status != http.StatusUnprocessableEntity || prob["field"] != "return_url" {
 		t.Fatalf("old origin: %d %v", status, prob)
 	}
 	events, err := s.Store.ListAudit(ctx, s.Tenant.ID, store.AuditFilter{Action: "tenant.connect_settings_changed"})
