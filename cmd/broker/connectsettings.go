@@ -59,12 +59,16 @@ func cmdConnectSettings(ctx context.Context, args []string, getenv env, s stream
 	}
 	if changed {
 		svc := connect.New(st, nil, "", nil, nil)
-		var problems []string
+		var problems []*connect.FieldError
 		if cur, problems, err = svc.PutSettings(ctx, cur); err != nil {
 			return err
 		}
 		if len(problems) > 0 {
-			return fmt.Errorf("nothing changed: %s", strings.Join(problems, "; "))
+			msgs := make([]string, len(problems))
+			for i, p := range problems {
+				msgs[i] = p.Message
+			}
+			return fmt.Errorf("nothing changed: %s", strings.Join(msgs, " "))
 		}
 	}
 	show := func(v string) string {

@@ -19,7 +19,8 @@ func TestConnectSettingsCommand(t *testing.T) {
 	}
 	// Bad values change nothing, and every problem is named.
 	r = runCLI(t, env, "", append(base, "--color", "teal", "--allow-return-origin", "https://app.acme.example/callback")...)
-	if r.runErr == nil || !strings.Contains(r.runErr.Error(), "colour") || !strings.Contains(r.runErr.Error(), "return origin") {
+	if r.runErr == nil || !strings.Contains(strings.ToLower(r.runErr.Error()), "colour") ||
+		!strings.Contains(strings.ToLower(r.runErr.Error()), "return origin") {
 		t.Fatalf("bad input: %v", r.runErr)
 	}
 	if r := runCLI(t, env, "", base...); !strings.Contains(r.out, "colour #0f7b6c") || !strings.Contains(r.out, "https://app.acme.example") {

@@ -50,7 +50,7 @@ var AuditActions = []string{
 	"connection.status_changed", "connection.tested", "connection.disabled", "connection.enabled",
 	"connection.deleted", "connection.secret_rotated", "connection.approved", "connection.rejected",
 	"token.fetched", "api_key.created", "api_key.revoked", "tenant.approval_changed",
-	"user.signed_in", "user.sign_in_failed", "user.signed_out",
+	"tenant.connect_settings_changed", "user.signed_in", "user.sign_in_failed", "user.signed_out",
 }
 
 var actionLabels = map[string]string{
@@ -62,7 +62,8 @@ var actionLabels = map[string]string{
 	"connection.deleted": "Deleted", "connection.secret_rotated": "Client secret rotated",
 	"connection.approved": "Approved", "connection.rejected": "Rejected", "token.fetched": "Tokens fetched",
 	"api_key.created": "API key created", "api_key.revoked": "API key revoked",
-	"tenant.approval_changed": "Approval setting changed", "user.signed_in": "Signed in to the broker",
+	"tenant.approval_changed":         "Approval setting changed",
+	"tenant.connect_settings_changed": "Connect link settings changed", "user.signed_in": "Signed in to the broker",
 	"user.sign_in_failed": "Failed sign-in to the broker", "user.signed_out": "Signed out",
 }
 

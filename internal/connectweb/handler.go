@@ -29,7 +29,8 @@ type Handler struct {
 func New(svc *connect.Service) *Handler { return &Handler{Service: svc} }
 
 // Pages are the templates the handler renders.
-var Pages = []string{"connect_form.html", "connect_reconnect.html", "connect_status.html", "connect_link_created.html"}
+var Pages = []string{"connect_form.html", "connect_reconnect.html", "connect_status.html", "connect_link_created.html",
+	"connect_settings.html"}
 
 // Mount registers the routes, outside RequireSignIn: the person has no
 // broker login; the link's token and the browser's cookie are the
@@ -42,6 +43,8 @@ func (h *Handler) Mount(r chi.Router, ui *web.UI) {
 	r.Post("/connect/{token}", h.submit)
 	r.Post("/connect/{token}/reconnect", h.reconnect)
 	r.With(web.RequireSignIn).Post("/connections/{id}/connect-link", h.reconnectLink)
+	r.With(web.RequireSignIn).Get(SettingsPath, h.settings)
+	r.With(web.RequireSignIn).Post(SettingsPath, h.saveSettings)
 }
 
 // page opens the session of the URL's token for this browser, binding it

@@ -52,6 +52,7 @@ func navFor(v *ViewerInfo, path string) []NavLink {
 	if !v.IsOperator && v.IsAdmin() {
 		links = append(links, NavLink{Href: "/api-keys", Label: "API keys"})
 		links = append(links, NavLink{Href: "/settings/sso", Label: "Single sign-on"})
+		links = append(links, NavLink{Href: "/settings/connect", Label: "Connect links"})
 	}
 	if v.IsOperator || v.IsAdmin() {
 		links = append(links, NavLink{Href: "/webhooks", Label: "Webhooks"})
