@@ -1,9 +1,13 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brokerhq/broker/internal/browsertest"
+	"github.com/brokerhq/broker/internal/store"
 )
 
 // axeViolation is one rule axe-core found broken on a page, with the
@@ -57,6 +62,50 @@ func runAxe(t *testing.T, b *browsertest.Browser, axeJS string) []axeViolation {
 		t.Fatalf("axe.run: %v", err)
 	}
 	return v
+}
+
+// morePages are the pages TestPages holds to axe-core besides the ones it
+// measures: confirmations, settings, webhooks, the end user's connect page
+// and the error pages.
+func morePages(t *testing.T, s pagesSite) [][2]string {
+	t.Helper()
+	ctx := context.Background()
+	projects, err := s.store.ListProjects(ctx, s.seed.TenantID)
+	if err != nil || len(projects) == 0 {
+		t.Fatal(err)
+	}
+	hook, err := s.store.CreateWebhookEndpoint(ctx, store.NewWebhookEndpoint{TenantID: s.seed.TenantID,
+		URL: "https://hooks.example.test/broker", Description: "CRM sync", Secret: "whsec-test-secret-0123456789",
+		CreatedBy: "demo", EventTypes: []string{"connection.status_changed"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.store.ListAPIKeys(ctx, s.seed.TenantID)
+	if err != nil || len(keys) == 0 {
+		t.Fatal(err)
+	}
+	body := `{"project":` + strconv.Quote(projects[0].Name) + `,"end_user":{"id":"u-1","email":"dana@customer.test"}}`
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/connect-sessions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.seed.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cs struct {
+		ConnectURL string `json:"connect_url"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&cs); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create a connect session: %d %v", resp.StatusCode, err)
+	}
+	return [][2]string{{"webhooks", "/webhooks"}, {"webhook", "/webhooks/" + hook.ID}, {"sso", "/settings/sso"},
+		{"confirm-disable", "/connections/" + s.healthy + "/confirm/disable"},
+		{"confirm-delete", "/connections/" + s.broken + "/confirm/delete"},
+		{"revoke-key", "/api-keys/" + keys[0].ID + "/revoke"},
+		{"callback-error", "/oauth/callback?error=access_denied&state=stale"},
+		{"not-found", "/connections/00000000-0000-0000-0000-000000000000"},
+		{"connect", strings.TrimPrefix(cs.ConnectURL, s.base)}}
 }
 
 // seriousAxe is the part of an axe report the issue forbids: violations

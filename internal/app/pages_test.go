@@ -189,6 +189,7 @@ func TestPages(t *testing.T) {
 		{"connection-active", "/connections/" + s.healthy}, {"connection-broken", "/connections/" + s.broken},
 		{"connection-cc", "/connections/" + s.cc}, {"new-connection", "/connections/new"}, {"audit", "/audit"},
 		{"api-keys", "/api-keys"}}
+	pages = append(pages, morePages(t, s)...)
 	var report strings.Builder
 	heights := map[string]int{}
 	for _, width := range []int{1366, 390} {
