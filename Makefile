@@ -2,9 +2,15 @@
 GO ?= go
 BIN := bin/broker
 
-.PHONY: test lint build run bench bench-faults bench-scale bench-webhooks pg-ready fuzz
+.PHONY: test lint build run bench bench-faults bench-scale bench-webhooks pg-ready axe fuzz
 
-test: pg-ready
+# axe-core (npm, pinned) for the page tests' accessibility check, fetched
+# once into .cache/ (ignored by git); the tests find it through BROKER_AXE_JS.
+AXE_VERSION := 4.14.1
+AXE_JS := $(CURDIR)/.cache/axe-core-$(AXE_VERSION)/axe.min.js
+
+test: export BROKER_AXE_JS := $(AXE_JS)
+test: pg-ready axe
 	$(GO) test -race -count=1 ./...
 	cd client && $(GO) test -race -count=1 ./...
 
@@ -16,6 +22,15 @@ pg-ready:
 	  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 	    docker compose up -d --wait postgres >/dev/null && bin/pgcheck; \
 	  else bin/pgcheck; fi; }
+
+axe: $(AXE_JS)
+
+$(AXE_JS):
+	@command -v npm >/dev/null || { echo "axe: npm is needed to fetch axe-core (apt-get install npm)"; exit 1; }
+	@mkdir -p $(@D)
+	@cd $(@D) && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null \
+	  && tar -xzf axe-core-$(AXE_VERSION).tgz --strip-components=1 package/axe.min.js \
+	  && rm axe-core-$(AXE_VERSION).tgz && touch axe.min.js
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -178,15 +178,18 @@ func shotsDir(t *testing.T) string {
 // TestPages renders every page as the demo admin at a laptop's (1366×900)
 // and a phone's (390×844) width, writes full-page screenshots and a table of
 // heights, and holds the pages to their limits: a healthy connection's page
-// fits in 1,200 px on a laptop, no page scrolls sideways on a phone, and no
-// text spills out of its box.
+// fits in 1,200 px on a laptop, no page scrolls sideways on a phone, no
+// text spills out of its box, and axe-core finds no serious or critical
+// accessibility violation.
 func TestPages(t *testing.T) {
 	s := newPagesSite(t)
 	dir := shotsDir(t)
+	axeJS := loadAxe(t)
 	pages := [][2]string{{"login", "/login"}, {"home", "/"}, {"list", "/connections"}, {"list-broken", "/connections?status=broken"},
 		{"connection-active", "/connections/" + s.healthy}, {"connection-broken", "/connections/" + s.broken},
 		{"connection-cc", "/connections/" + s.cc}, {"new-connection", "/connections/new"}, {"audit", "/audit"},
 		{"api-keys", "/api-keys"}, {"connect-settings", "/settings/connect"}}
+	pages = append(pages, morePages(t, s)...)
 	var report strings.Builder
 	heights := map[string]int{}
 	for _, width := range []int{1366, 390} {
@@ -207,6 +210,14 @@ func TestPages(t *testing.T) {
 			}
 			if len(m.Overflowing) > 0 {
 				t.Errorf("%s at %d px: text overflows its box in %v", p[1], width, m.Overflowing)
+			}
+			axe := runAxe(t, b, axeJS)
+			for _, v := range axe {
+				t.Logf("axe %s at %d px: %s %s (%d elements)", p[1], width, v.Impact, v.ID, len(v.Targets))
+			}
+			if bad := seriousAxe(axe); len(bad) > 0 {
+				t.Errorf("%s at %d px: axe-core finds %d serious or critical violations:\n  %s",
+					p[1], width, len(bad), strings.Join(bad, "\n  "))
 			}
 		}
 	}
