@@ -88,6 +88,19 @@ func sentence(e store.FeedEntry) string {
 		say([]string{"auth_type", "account_type"}, admin.AuthTypeLabel(s)+" for "+
 			strings.ToLower(admin.AccountTypeLabel(firstNonEmpty(str("account_type"), "tenant")))+".")
 	}
+	// Connect links: who the link is for and where it returns; the IDs are
+	// the row's own (its connection is linked beside it).
+	if s := str("end_user_id"); s != "" || str("connect_session_id") != "" {
+		text := ""
+		if s != "" {
+			text = "For end user " + s
+			if o := str("return_origin"); o != "" {
+				text += ", returning to " + o
+			}
+			text += "."
+		}
+		say([]string{"end_user_id", "connect_session_id", "project_id", "return_origin", "reconnect_connection_id"}, text)
+	}
 	if s := str("remote_addr"); s != "" {
 		say([]string{"remote_addr"}, "From "+s+".")
 	}
