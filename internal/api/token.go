@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/brokerhq/broker/internal/tokens"
 )
 
@@ -48,12 +50,18 @@ type account struct {
 
 // token serves GET /connections/{id}/token?min_ttl=&force_refresh=.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	h.serveToken(w, r, chi.URLParam(r, "id"))
+}
+
+// serveToken answers the token request for the connection rawID names (the
+// path's {id}, from chi or TokenFirst).
+func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, rawID string) {
 	now := h.Now()
 	key := h.authenticate(w, r, now)
 	if key == nil {
 		return
 	}
-	id, ok := connectionID(w, r)
+	id, ok := validConnectionID(w, rawID)
 	if !ok {
 		return
 	}
@@ -114,12 +122,18 @@ func tokenQuery(raw string) (minTTL time.Duration, force bool, msg string) {
 	return minTTL, force, ""
 }
 
+// Header values shared by every answer; never modified.
+var (
+	jsonType = []string{"application/json"}
+	noStore  = []string{"no-store"}
+)
+
 // writeJSON answers 200 with v. Tokens and connection data are never cached
 // by intermediaries.
 func writeJSON(w http.ResponseWriter, v any) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = jsonType // what Set would store, without a new slice per answer
+	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusOK)
 	json.NewEncoder(w).Encode(v)
 }
