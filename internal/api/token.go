@@ -95,7 +95,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, rawID strin
 			AccountType: c.AccountType, AuthType: c.AuthType, Status: c.Status,
 			Account: account{TenantID: c.AccountTenantID, User: c.AccountUser},
 			EndUser: endUserOf(c.EndUser), Metadata: metadataJSON(c.Metadata)}}
-	writeJSON(w, body)
+	writeToken(w, &body)
 }
 
 // tokenQuery parses min_ttl and force_refresh; msg says what is wrong.
@@ -122,6 +122,17 @@ func tokenQuery(raw string) (minTTL time.Duration, force bool, msg string) {
 	return minTTL, force, ""
 }
 
+// setJSONHeaders says JSON, not to be stored. The values are what Set would
+// store, without a new slice per answer; Cache-Control is written only when
+// it is not already no-store (web.APIHeaders sets it), since assigning to a
+// full small map, even an existing key, grows it.
+func setJSONHeaders(h http.Header) {
+	h["Content-Type"] = jsonType
+	if v := h["Cache-Control"]; len(v) != 1 || v[0] != "no-store" {
+		h["Cache-Control"] = noStore
+	}
+}
+
 // Header values shared by every answer; never modified.
 var (
 	jsonType = []string{"application/json"}
@@ -131,9 +142,7 @@ var (
 // writeJSON answers 200 with v. Tokens and connection data are never cached
 // by intermediaries.
 func writeJSON(w http.ResponseWriter, v any) {
-	h := w.Header()
-	h["Content-Type"] = jsonType // what Set would store, without a new slice per answer
-	h["Cache-Control"] = noStore
+	setJSONHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	json.NewEncoder(w).Encode(v)
 }

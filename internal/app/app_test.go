@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +239,41 @@ func (b *syncBuffer) lineWith(s string) string {
 		}
 	}
 	return ""
+}
+
+// /api/v1/ paths go straight to the API only when clean: the others get
+// the redirect (307) to their clean form net/http's mux has always answered.
+func TestAPIPathsCleanedAsBefore(t *testing.T) {
+	a, err := app.New(context.Background(), app.Options{Config: testConfig(t, testdb.New(t)), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler)
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{
+		"/api/v1/openapi.json":             "200",
+		"/api/v1/./openapi.json":           "307 /api/v1/openapi.json",
+		"/api/v1//openapi.json":            "307 /api/v1/openapi.json",
+		"/api/v1/x/../openapi.json":        "307 /api/v1/openapi.json",
+		"/api/v1/connections/":             "404",
+		"/api/v1/connections/a/b/../token": "307 /api/v1/connections/a/token",
+		"/api/v1":                          "307 /api/v1/",
+	} {
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := strconv.Itoa(resp.StatusCode)
+		if loc := resp.Header.Get("Location"); loc != "" {
+			got += " " + loc
+		}
+		if got != want {
+			t.Errorf("%s: %s, want %s", path, got, want)
+		}
+	}
 }
 
 // The demo seeds a tenant, an admin, a working connection and a key that

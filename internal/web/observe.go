@@ -32,8 +32,10 @@ func requestID(next http.Handler) http.Handler {
 
 // incomingRequestID is the proxy's X-Request-ID when plain, else a new one.
 func incomingRequestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-ID"); plainID(id) {
-		return id
+	// The canonical key, read directly: Get would canonicalize
+	// "X-Request-ID" into a new string on every request.
+	if v := r.Header["X-Request-Id"]; len(v) > 0 && plainID(v[0]) {
+		return v[0]
 	}
 	var b [12]byte
 	rand.Read(b[:])
