@@ -21,7 +21,7 @@ func TestTokenJSONAsEncoderWrites(t *testing.T) {
 		ExpiresAt: "2026-12-01T23:59:59Z", ExpiresIn: 3599, Scope: "https://graph.microsoft.com/Mail.ReadWrite offline_access",
 		Connection: connectionRef{ID: "0a6f1c2e-9b7d-4c1e-8f00-5d2b3c4d5e6f", Name: "Sales inbox", Project: "Sales",
 			AccountType: "common", AuthType: "authorization_code", Status: "active",
-			Account: account{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", User: "adele@contoso.example"},
+			Account:  account{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", User: "adele@contoso.example"},
 			Metadata: map[string]string{}}}
 	odd := plain
 	odd.Connection.Name = "Ventes <équipe> & \"co\"\\\n\t\u2028\u2029\x00\x7f\xff"
