@@ -107,7 +107,11 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, now time.
 // connectionID reads {id}; anything but a UUID is simply not found, with no
 // query and no hint.
 func connectionID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id := chi.URLParam(r, "id")
+	return validConnectionID(w, chi.URLParam(r, "id"))
+}
+
+// validConnectionID is connectionID for an {id} already read.
+func validConnectionID(w http.ResponseWriter, id string) (string, bool) {
 	if err := uuid.Validate(id); err != nil || len(id) != 36 {
 		writeProblem(w, "connection_not_found", "No such connection.", 0)
 		return "", false

@@ -75,6 +75,13 @@ type server struct {
 
 func (e *env) server(t *testing.T, keyOpts apikeys.Options) *server {
 	t.Helper()
+	return e.serverRouted(t, keyOpts, true)
+}
+
+// serverRouted is server with the token route matched by TokenFirst before
+// chi, as `broker serve` mounts it, or (tokenFirst false) by chi alone.
+func (e *env) serverRouted(t *testing.T, keyOpts apikeys.Options, tokenFirst bool) *server {
+	t.Helper()
 	st := openStore(t, e.url)
 	quiet := slog.New(slog.DiscardHandler) // the failures tests cause are expected
 	svc := tokens.New(st, e.ms.Provider(), tokens.Options{Now: e.ms.Sim.Now, Logger: quiet})
@@ -84,9 +91,12 @@ func (e *env) server(t *testing.T, keyOpts apikeys.Options) *server {
 	usage := tokens.NewUsage(st, e.ms.Sim.Now, quiet, 0)
 	h := New(st, svc, keys, usage, quiet, e.ms.Sim.Now)
 	r := chi.NewRouter()
-	r.Use(conformance(t))
 	r.Route("/api/v1", h.Routes)
-	srv := httptest.NewServer(r)
+	var routed http.Handler = r
+	if tokenFirst {
+		routed = h.TokenFirst(r)
+	}
+	srv := httptest.NewServer(withRouteContext(conformance(t)(routed)))
 	t.Cleanup(srv.Close)
 	return &server{Server: srv, h: h, usage: usage, keys: keys}
 }
@@ -210,6 +220,15 @@ func conformance(t *testing.T) func(http.Handler) http.Handler {
 			}
 		})
 	}
+}
+
+// withRouteContext gives the request a chi route context, as web.ObserveAPI
+// does in front of the API, so the conformance check reads the pattern
+// whichever router matched it.
+func withRouteContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, chi.NewRouteContext())))
+	})
 }
 
 // recorder keeps the status and, for problem answers, the code.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/brokerhq/broker/internal/tokens"
 )
 
@@ -48,12 +50,18 @@ type account struct {
 
 // token serves GET /connections/{id}/token?min_ttl=&force_refresh=.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	h.serveToken(w, r, chi.URLParam(r, "id"))
+}
+
+// serveToken answers the token request for the connection rawID names (the
+// path's {id}, from chi or TokenFirst).
+func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, rawID string) {
 	now := h.Now()
 	key := h.authenticate(w, r, now)
 	if key == nil {
 		return
 	}
-	id, ok := connectionID(w, r)
+	id, ok := validConnectionID(w, rawID)
 	if !ok {
 		return
 	}
@@ -87,7 +95,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 			AccountType: c.AccountType, AuthType: c.AuthType, Status: c.Status,
 			Account: account{TenantID: c.AccountTenantID, User: c.AccountUser},
 			EndUser: endUserOf(c.EndUser), Metadata: metadataJSON(c.Metadata)}}
-	writeJSON(w, body)
+	writeToken(w, &body)
 }
 
 // tokenQuery parses min_ttl and force_refresh; msg says what is wrong.
@@ -114,12 +122,27 @@ func tokenQuery(raw string) (minTTL time.Duration, force bool, msg string) {
 	return minTTL, force, ""
 }
 
+// setJSONHeaders says JSON, not to be stored. The values are what Set would
+// store, without a new slice per answer; Cache-Control is written only when
+// it is not already no-store (web.APIHeaders sets it), since assigning to a
+// full small map, even an existing key, grows it.
+func setJSONHeaders(h http.Header) {
+	h["Content-Type"] = jsonType
+	if v := h["Cache-Control"]; len(v) != 1 || v[0] != "no-store" {
+		h["Cache-Control"] = noStore
+	}
+}
+
+// Header values shared by every answer; never modified.
+var (
+	jsonType = []string{"application/json"}
+	noStore  = []string{"no-store"}
+)
+
 // writeJSON answers 200 with v. Tokens and connection data are never cached
 // by intermediaries.
 func writeJSON(w http.ResponseWriter, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
+	setJSONHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	json.NewEncoder(w).Encode(v)
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -182,9 +184,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	// The token API is the hot path: it has its own bearer-key auth and
 	// stays outside the browser middleware (sessions, cross-origin checks).
-	mux.Handle("/api/v1/", srv.ObserveAPI(a.apiRouter(o)))
+	apiHandler := srv.ObserveAPI(a.apiRouter(o))
+	mux.Handle("/api/v1/", apiHandler)
 	mux.Handle("/", srv)
-	a.Handler = mux
+	a.Handler = apiFirst(apiHandler, mux)
 	a.readTimeout = o.ReadTimeout
 	if a.readTimeout <= 0 {
 		a.readTimeout = DefaultReadTimeout
@@ -360,4 +363,18 @@ func metricsOnly(h http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
 	return mux
+}
+
+// apiFirst hands a request for /api/v1/ with a clean path straight to api,
+// where mux would send it, and everything else (other paths, paths mux
+// redirects to their clean form, CONNECT) to mux: the token endpoint then
+// skips mux's pattern matching, which allocates per request (issue 17).
+func apiFirst(api, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/api/v1/") && r.Method != http.MethodConnect && path.Clean(p) == strings.TrimSuffix(p, "/") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }

@@ -2,13 +2,17 @@ package app_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,7 +134,8 @@ func TestUnreachableDatabaseIsOneClearLine(t *testing.T) {
 func TestAPIRequestsAreObserved(t *testing.T) {
 	cfg := testConfig(t, testdb.New(t))
 	cfg.MetricsToken = strings.Repeat("m3tr1cs", 6)
-	a, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var logs syncBuffer
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +147,36 @@ func TestAPIRequestsAreObserved(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Request-ID") == "" {
-		t.Fatalf("status %d, request id %q", resp.StatusCode, resp.Header.Get("X-Request-ID"))
+	id := resp.Header.Get("X-Request-ID")
+	if resp.StatusCode != http.StatusUnauthorized || len(id) != 24 {
+		t.Fatalf("status %d, request id %q", resp.StatusCode, id)
 	}
 	wantMachineHeaders(t, "token API", resp)
+	// A plain ID from a proxy in front is kept; each answer is one access
+	// log line (failures at info) with the route pattern, never an ID in it.
+	for path, route := range map[string]string{
+		"/api/v1/connections/00000000-0000-0000-0000-000000000001/token": "/api/v1/connections/{id}/token",
+		"/api/v1/connections/00000000-0000-0000-0000-000000000001":       "/api/v1/connections/{id}",
+		"/api/v1/no/such/path": "/api/v1/*", // chi's not-found under the mount
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("X-Request-ID", "proxy-abc.123")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Request-ID"); got != "proxy-abc.123" {
+			t.Fatalf("%s: request id %q, want the proxy's", path, got)
+		}
+		want := fmt.Sprintf(`"msg":"api request","method":"GET","route":%q,"path":%q,"status":%d,`, route, path, resp.StatusCode)
+		if line := logs.lineWith(want); !strings.Contains(line, `"request_id":"proxy-abc.123"`) {
+			t.Fatalf("no access log line %s with the request id in:\n%s", want, logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+		t.Fatalf("the generated request id %s is not in the log:\n%s", id, logs.String())
+	}
 	for _, auth := range []string{"", "Bearer wrong", "Basic " + cfg.MetricsToken} {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
 		if auth != "" {
@@ -169,9 +200,79 @@ func TestAPIRequestsAreObserved(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	wantMachineHeaders(t, "/metrics", resp)
-	want := `broker_http_requests_total{method="GET",route="/api/v1/connections/{id}/token",status="4xx"} 1`
-	if !strings.Contains(string(body), want) {
-		t.Fatalf("/metrics lacks %s", want)
+	for _, want := range []string{
+		`broker_http_requests_total{method="GET",route="/api/v1/connections/{id}/token",status="4xx"} 2`,
+		`broker_http_requests_total{method="GET",route="/api/v1/connections/{id}",status="4xx"} 1`,
+		`broker_http_requests_total{method="GET",route="/api/v1/*",status="4xx"} 1`,
+		`broker_http_request_duration_seconds_count{method="GET",route="/api/v1/connections/{id}/token",status="4xx"} 2`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// syncBuffer is a log destination the server's goroutines write while the
+// test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lineWith is the first line containing s, or "".
+func (b *syncBuffer) lineWith(s string) string {
+	for line := range strings.Lines(b.String()) {
+		if strings.Contains(line, s) {
+			return line
+		}
+	}
+	return ""
+}
+
+// /api/v1/ paths go straight to the API only when clean: the others get
+// the redirect (307) to their clean form net/http's mux has always answered.
+func TestAPIPathsCleanedAsBefore(t *testing.T) {
+	a, err := app.New(context.Background(), app.Options{Config: testConfig(t, testdb.New(t)), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler)
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{
+		"/api/v1/openapi.json":             "200",
+		"/api/v1/./openapi.json":           "307 /api/v1/openapi.json",
+		"/api/v1//openapi.json":            "307 /api/v1/openapi.json",
+		"/api/v1/x/../openapi.json":        "307 /api/v1/openapi.json",
+		"/api/v1/connections/":             "404",
+		"/api/v1/connections/a/b/../token": "307 /api/v1/connections/a/token",
+		"/api/v1":                          "307 /api/v1/",
+	} {
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := strconv.Itoa(resp.StatusCode)
+		if loc := resp.Header.Get("Location"); loc != "" {
+			got += " " + loc
+		}
+		if got != want {
+			t.Errorf("%s: %s, want %s", path, got, want)
+		}
 	}
 }
 

@@ -73,5 +73,5 @@ func (a *App) apiRouter(o Options) http.Handler {
 	adm := adminapi.New(a.admin, a.Keys, o.Logger)
 	adm.Webhooks = a.Webhooks
 	r.Route("/api/v1/admin", adm.Routes)
-	return r
+	return h.TokenFirst(r) // the hot route without chi's two levels of routing (issue 17)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/brokerhq/broker/internal/store"
 )
@@ -47,10 +48,10 @@ func (e *entry) token(refreshed bool) Token {
 // newEntry builds an entry from a connection row and its decrypted access
 // token (cr may be nil when only metadata is known).
 func newEntry(c *store.Connection, access string, expiresAt time.Time) *entry {
-	e := &entry{version: c.Version, access: access, expiresAt: expiresAt, scope: strings.Join(c.GrantedScopes, " "),
-		info: &ConnInfo{ID: c.ID, TenantID: c.TenantID, ProjectID: c.ProjectID, ProjectName: c.ProjectName, Name: c.Name,
-			AccountType: c.AccountType, AuthType: c.AuthType, Status: c.Status,
-			AccountTenantID: first(c.AccountTID, c.MSTenant), AccountUser: first(c.AccountUsername, c.UserPrincipal),
+	e := &entry{version: c.Version, access: access, expiresAt: expiresAt, scope: shared(strings.Join(c.GrantedScopes, " ")),
+		info: &ConnInfo{ID: c.ID, TenantID: shared(c.TenantID), ProjectID: shared(c.ProjectID), ProjectName: shared(c.ProjectName),
+			Name: c.Name, AccountType: shared(c.AccountType), AuthType: shared(c.AuthType), Status: shared(c.Status),
+			AccountTenantID: shared(first(c.AccountTID, c.MSTenant)), AccountUser: first(c.AccountUsername, c.UserPrincipal),
 			EndUser: c.EndUser, Metadata: c.Metadata}}
 	if c.LastRefreshAt != nil {
 		e.mintedAt = *c.LastRefreshAt
@@ -59,6 +60,16 @@ func newEntry(c *store.Connection, access string, expiresAt time.Time) *entry {
 		e.err, e.access = err, ""
 	}
 	return e
+}
+
+// shared is s as one copy for every entry holding the same value: the
+// scopes, statuses, tenants and projects many connections have in common
+// (unique drops a value once no entry holds it).
+func shared(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
 }
 
 func first(a, b string) string {

@@ -56,6 +56,7 @@ func (s *Service) poll(ctx context.Context) error {
 		return true
 	})
 	if len(cached) > s.opts.CacheMax {
+		s.touch(ctx) // write pending last use first: under churn no entry would be droppable otherwise
 		s.shrink(cached)
 	}
 	ids := make([]string, 0, len(cached))

@@ -24,15 +24,24 @@ func RequestID(ctx context.Context) string {
 // and plain (it goes into logs verbatim), and makes one up otherwise.
 func requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !plainID(id) {
-			b := make([]byte, 12)
-			rand.Read(b)
-			id = hex.EncodeToString(b)
-		}
-		w.Header().Set("X-Request-ID", id)
+		id := incomingRequestID(r)
+		w.Header()["X-Request-Id"] = []string{id}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
 	})
+}
+
+// incomingRequestID is the proxy's X-Request-ID when plain, else a new one.
+func incomingRequestID(r *http.Request) string {
+	// The canonical key, read directly: Get would canonicalize
+	// "X-Request-ID" into a new string on every request.
+	if v := r.Header["X-Request-Id"]; len(v) > 0 && plainID(v[0]) {
+		return v[0]
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	var s [24]byte
+	hex.Encode(s[:], b[:])
+	return string(s[:])
 }
 
 func plainID(s string) bool {
