@@ -16,7 +16,7 @@ import (
 )
 
 // WebhookPages are the webhook templates.
-var WebhookPages = []string{"admin_webhooks.html", "admin_webhook.html", "admin_webhook_secret.html", "admin_webhook_rotate.html"}
+var WebhookPages = []string{"admin_webhooks.html", "admin_webhook.html", "admin_webhook_secret.html", "admin_webhook_confirm.html"}
 
 // mountWebhooks registers the webhook pages: a tenant admin manages the
 // tenant's endpoints, an operator the broker-wide ones.
@@ -28,9 +28,11 @@ func (h *Handler) mountWebhooks(r chi.Router) {
 	r.Get("/webhooks", h.webhooks)
 	r.Post("/webhooks", h.createWebhook)
 	r.Get("/webhooks/{id}", h.webhook)
-	r.Get("/webhooks/{id}/rotate-secret", h.confirmRotateWebhook) // re-authentication first (webhook_rotate.go)
-	r.Post("/webhooks/{id}/rotate-secret", h.rotateWebhook)
-	for _, a := range []string{"test", "enable", "disable", "replay", "delete"} {
+	for _, a := range []string{webhookRotate, webhookDelete} { // re-authentication first (webhook_confirm.go)
+		r.Get("/webhooks/{id}/"+a, h.confirmWebhook(a))
+		r.Post("/webhooks/{id}/"+a, h.doWebhook(a))
+	}
+	for _, a := range []string{"test", "enable", "disable", "replay"} {
 		r.Post("/webhooks/{id}/"+a, h.webhookAction(a))
 	}
 	r.Post("/webhooks/{id}/deliveries/{delivery}/resend", h.webhookAction("resend"))
@@ -181,12 +183,6 @@ func (h *Handler) webhookAction(action string) http.HandlerFunc {
 			msg = "The delivery is queued again."
 		case "replay":
 			msg, err = h.replay(r, owner, id)
-		case "delete":
-			if err = h.Webhooks.Store.DeleteWebhookEndpoint(ctx, owner, id); err == nil {
-				h.ui.SetFlash(w, "info", "Endpoint deleted.")
-				http.Redirect(w, r, "/webhooks", http.StatusSeeOther)
-				return
-			}
 		}
 		if err != nil {
 			h.webhookFail(w, r, err)

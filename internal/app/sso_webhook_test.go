@@ -12,9 +12,10 @@ import (
 	"github.com/brokerhq/broker/internal/webhooks"
 )
 
-// Rotating a webhook's signing secret, for a session signed in with
-// Microsoft and past the window, goes to Microsoft first (prompt=login,
-// max_age=0) and rotates nothing until the person is back.
+// Rotating a webhook's signing secret (or deleting the endpoint), for a
+// session signed in with Microsoft and past the window, goes to Microsoft
+// first (prompt=login, max_age=0) and changes nothing until the person is
+// back.
 func TestSSOWebhookRotationAsksMicrosoftAgain(t *testing.T) {
 	e := newSSOEnv(t)
 	ctx := context.Background()
@@ -73,5 +74,16 @@ func TestSSOWebhookRotationAsksMicrosoftAgain(t *testing.T) {
 	}
 	if !rotated() {
 		t.Fatal("not rotated")
+	}
+
+	// Deleting the endpoint after the next window: Microsoft again first.
+	e.clock.Advance(16 * time.Minute)
+	del := "/webhooks/" + ep.ID + "/delete"
+	if r := e.do(t, c, "POST", del, url.Values{}); r.StatusCode != http.StatusSeeOther ||
+		r.Header.Get("Location") != "/login/microsoft/reauth?next="+url.QueryEscape(del) {
+		t.Fatalf("delete after the window: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if _, err := e.a.Store.WebhookEndpoint(ctx, e.seed.TenantID, ep.ID); err != nil {
+		t.Fatalf("deleted before Microsoft confirmed: %v", err)
 	}
 }

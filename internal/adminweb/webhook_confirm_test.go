@@ -2,6 +2,7 @@ package adminweb_test
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -13,14 +14,16 @@ import (
 
 	"github.com/brokerhq/broker/internal/admin/admintest"
 	"github.com/brokerhq/broker/internal/connections/conntest"
+	"github.com/brokerhq/broker/internal/store"
 )
 
 var reEndpointHref = regexp.MustCompile(`href="/webhooks/([0-9a-f-]{36})" id="stored"`)
 
-// Rotating a webhook's signing secret is confirmed like other secret
-// actions: inside the window at once, after it with the password; a missing
-// or wrong password is a 422 that shows no secret and rotates nothing.
-func TestWebhookRotationAsksForThePasswordAfterTheWindow(t *testing.T) {
+// Rotating a webhook's signing secret, and deleting the endpoint, are
+// confirmed like other secret and destructive actions: inside the window at
+// once, after it with the password; a missing or wrong password is a 422
+// that shows no secret and changes nothing.
+func TestWebhookRotationAndDeleteAskForThePasswordAfterTheWindow(t *testing.T) {
 	s := admintest.New(t)
 	ctx := context.Background()
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }))
@@ -84,6 +87,24 @@ func TestWebhookRotationAsksForThePasswordAfterTheWindow(t *testing.T) {
 	}
 
 	// Another tenant's endpoint, or none: 404, as before.
-	admintest.WantStatus(t, b.Get("/webhooks/00000000-0000-4000-8000-000000000000/rotate-secret"), http.StatusNotFound)
-	admintest.WantStatus(t, b.Post("/webhooks/00000000-0000-4000-8000-000000000000/rotate-secret", url.Values{"password": {conntest.Password}}), http.StatusNotFound)
+	for _, a := range []string{"rotate-secret", "delete"} {
+		admintest.WantStatus(t, b.Get("/webhooks/00000000-0000-4000-8000-000000000000/"+a), http.StatusNotFound)
+		admintest.WantStatus(t, b.Post("/webhooks/00000000-0000-4000-8000-000000000000/"+a, url.Values{"password": {conntest.Password}}), http.StatusNotFound)
+	}
+
+	// Deleting the endpoint is confirmed the same way.
+	admintest.WantBody(t, b.Get(href), `id="delete" href="`+href+`/delete"`)
+	admintest.WantNotInBody(t, b.Get(href+"/delete"), `name="password"`)
+	s.Clock.Advance(16 * time.Minute)
+	admintest.WantBody(t, b.Get(href+"/delete"), `name="password"`, "Delete endpoint", "cannot be undone")
+	res = b.Post(href+"/delete", url.Values{"password": {"not-the-password"}})
+	admintest.WantStatus(t, res, http.StatusUnprocessableEntity)
+	admintest.WantBody(t, res, "That password is wrong.")
+	if _, err := s.Store.WebhookEndpoint(ctx, s.Tenant.ID, id); err != nil {
+		t.Fatalf("a refused delete deleted: %v", err)
+	}
+	admintest.WantRedirect(t, b.Post(href+"/delete", url.Values{"password": {conntest.Password}}), "/webhooks")
+	if _, err := s.Store.WebhookEndpoint(ctx, s.Tenant.ID, id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after the delete: %v", err)
+	}
 }
