@@ -10,8 +10,10 @@ AXE_VERSION := 4.14.1
 AXE_JS := $(CURDIR)/.cache/axe-core-$(AXE_VERSION)/axe.min.js
 
 test: export BROKER_AXE_JS := $(AXE_JS)
+# -timeout: internal/app's browser tests (every page at two widths, the SSO
+# round trips) pass 10 minutes on a loaded shared machine.
 test: pg-ready axe
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	cd client && $(GO) test -race -count=1 ./...
 
 # pg-ready fails with one clear line when Postgres is down; where Docker is

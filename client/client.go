@@ -7,9 +7,14 @@
 //	ts := c.TokenSource(connID, brokerclient.MinTTL(5*time.Minute))
 //	graph := oauth2.NewClient(ctx, ts) // Graph with a broker token
 //	proxied := c.HTTPClient(connID)    // or Graph through the broker: no token in this process
+//
+// Connect links (CreateConnectSession) let a product's own users connect a
+// mailbox without a broker login; their connections carry EndUser and
+// Metadata.
 package brokerclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -54,22 +59,40 @@ func New(baseURL, apiKey string, opts ...Option) *Client {
 // get calls a broker API path and decodes a 200 answer into out; any other
 // answer is an *Error.
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
+	return c.call(ctx, http.MethodGet, path, q, nil, http.StatusOK, out)
+}
+
+// call sends method to a broker API path, with in as its JSON body unless
+// nil, and decodes an answer with status want into out; any other answer
+// is an *Error.
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, in any, want int, out any) error {
 	u := c.base + "/api/v1" + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != want {
 		return readError(resp)
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out)

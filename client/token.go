@@ -45,10 +45,39 @@ type tokenSource struct {
 
 // tokenJSON is the broker's token answer, as far as the client needs it.
 type tokenJSON struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope"`
+	AccessToken string         `json:"access_token"`
+	TokenType   string         `json:"token_type"`
+	ExpiresIn   int64          `json:"expires_in"`
+	Scope       string         `json:"scope"`
+	Connection  *ConnectionRef `json:"connection"`
+}
+
+// ConnectionRef is the connection a token belongs to, as the token answer
+// names it. TokenConnection reads it from a token.
+type ConnectionRef struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Project     string `json:"project"` // the project's name
+	AccountType string `json:"account_type"`
+	AuthType    string `json:"auth_type"`
+	Status      string `json:"status"`
+	Account     struct {
+		TenantID string `json:"tenant_id"`
+		User     string `json:"user"`
+	} `json:"account"`
+	EndUser  *EndUser          `json:"end_user,omitempty"` // set when a connect link made the connection
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// TokenConnection is the connection a TokenSource's token was issued for
+// (its end user and metadata included), or nil for a token not from a
+// TokenSource.
+func TokenConnection(tok *oauth2.Token) *ConnectionRef {
+	if tok == nil {
+		return nil
+	}
+	c, _ := tok.Extra("connection").(*ConnectionRef)
+	return c
 }
 
 // Token returns a cached token with at least MinTTL left, or a new one
@@ -71,7 +100,7 @@ func (ts *tokenSource) Token() (*oauth2.Token, error) {
 	// from the broker's; the request's start makes the estimate safe.
 	expiry := start.Add(time.Duration(body.ExpiresIn) * time.Second)
 	ts.tok = (&oauth2.Token{AccessToken: body.AccessToken, TokenType: body.TokenType, Expiry: expiry}).
-		WithExtra(map[string]any{"scope": body.Scope})
+		WithExtra(map[string]any{"scope": body.Scope, "connection": body.Connection})
 	ts.validUntil = expiry.Add(-ts.minTTL)
 	return ts.tok, nil
 }

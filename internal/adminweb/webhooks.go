@@ -16,7 +16,7 @@ import (
 )
 
 // WebhookPages are the webhook templates.
-var WebhookPages = []string{"admin_webhooks.html", "admin_webhook.html", "admin_webhook_secret.html"}
+var WebhookPages = []string{"admin_webhooks.html", "admin_webhook.html", "admin_webhook_secret.html", "admin_webhook_confirm.html"}
 
 // mountWebhooks registers the webhook pages: a tenant admin manages the
 // tenant's endpoints, an operator the broker-wide ones.
@@ -28,7 +28,11 @@ func (h *Handler) mountWebhooks(r chi.Router) {
 	r.Get("/webhooks", h.webhooks)
 	r.Post("/webhooks", h.createWebhook)
 	r.Get("/webhooks/{id}", h.webhook)
-	for _, a := range []string{"test", "enable", "disable", "rotate-secret", "replay", "delete"} {
+	for _, a := range []string{webhookRotate, webhookDelete} { // re-authentication first (webhook_confirm.go)
+		r.Get("/webhooks/{id}/"+a, h.confirmWebhook(a))
+		r.Post("/webhooks/{id}/"+a, h.doWebhook(a))
+	}
+	for _, a := range []string{"test", "enable", "disable", "replay"} {
 		r.Post("/webhooks/{id}/"+a, h.webhookAction(a))
 	}
 	r.Post("/webhooks/{id}/deliveries/{delivery}/resend", h.webhookAction("resend"))
@@ -179,22 +183,6 @@ func (h *Handler) webhookAction(action string) http.HandlerFunc {
 			msg = "The delivery is queued again."
 		case "replay":
 			msg, err = h.replay(r, owner, id)
-		case "delete":
-			if err = h.Webhooks.Store.DeleteWebhookEndpoint(ctx, owner, id); err == nil {
-				h.ui.SetFlash(w, "info", "Endpoint deleted.")
-				http.Redirect(w, r, "/webhooks", http.StatusSeeOther)
-				return
-			}
-		case "rotate-secret":
-			secret, until, err := h.Webhooks.Rotate(ctx, owner, id)
-			if err != nil {
-				h.webhookFail(w, r, err)
-				return
-			}
-			h.ui.Render(w, r, http.StatusOK, "admin_webhook_secret.html", web.Page{Title: "Signing secret rotated",
-				Data: secretView{Title: "Signing secret rotated", Secret: secret, Href: webhookHref(id),
-					Overlap: until.UTC().Format("2 Jan 2006 15:04 UTC")}})
-			return
 		}
 		if err != nil {
 			h.webhookFail(w, r, err)

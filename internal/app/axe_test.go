@@ -99,7 +99,8 @@ func morePages(t *testing.T, s pagesSite) [][2]string {
 	if err := json.NewDecoder(resp.Body).Decode(&cs); err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create a connect session: %d %v", resp.StatusCode, err)
 	}
-	return [][2]string{{"webhooks", "/webhooks"}, {"webhook", "/webhooks/" + hook.ID}, {"sso", "/settings/sso"},
+	return [][2]string{{"webhooks", "/webhooks"}, {"webhook", "/webhooks/" + hook.ID}, {"webhook-rotate", "/webhooks/" + hook.ID + "/rotate-secret"}, {"webhook-delete", "/webhooks/" + hook.ID + "/delete"},
+		{"sso", "/settings/sso"},
 		{"confirm-disable", "/connections/" + s.healthy + "/confirm/disable"},
 		{"confirm-delete", "/connections/" + s.broken + "/confirm/delete"},
 		{"revoke-key", "/api-keys/" + keys[0].ID + "/revoke"},

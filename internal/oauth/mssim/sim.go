@@ -83,6 +83,7 @@ type Sim struct {
 	appStates appStates // the broker app's disabled state (appstate.go)
 	certs     appCerts  // certificates on apps, spent assertions (certs.go)
 	mail      mailState // graphmail.go
+	seen      authzSeen // the last authorize request (authorize_seen.go)
 
 	login, graph, admin, msa, idp http.Handler
 }
