@@ -65,6 +65,7 @@ var prompts = []string{"", "login", "none", "consent", "select_account"}
 func (s *Sim) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.counts.inc(EndpointAuthorize, "")
 	q := r.URL.Query()
+	s.counts.incClient(q.Get("client_id"), EndpointAuthorize, "")
 	f, perr := s.startFlow(r, q, flowAuthorize)
 	if perr != nil {
 		s.showError(w, r, perr)
