@@ -63,7 +63,9 @@ type App struct {
 	Usage   *tokens.Usage
 	admin   *admin.Service
 	connect *connect.Service // connect links (areas.go)
-	logger  *slog.Logger
+	// appsService manages tenants' app registrations (areas.go).
+	appsService *tenantapps.Service
+	logger      *slog.Logger
 
 	graph      *graphproxy.Proxy // graph.go
 	graphAudit *graphproxy.Audit

@@ -32,8 +32,9 @@ func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 	a.connect = connect.New(a.Store, conns.Service, o.Config.PublicURL, o.Logger, o.Now)
 	connectPages := connectweb.New(a.connect)
 	conns.Connect = connectPages
-	apps := tenantappsweb.New(&tenantapps.Service{Store: a.Store, Registry: a.Apps, Verifier: a.Provider,
-		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now})
+	a.appsService = &tenantapps.Service{Store: a.Store, Registry: a.Apps, Verifier: a.Provider,
+		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now}
+	apps := tenantappsweb.New(a.appsService)
 	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount, a.ssoArea(o).Mount, connectPages.Mount, apps.Mount)
 	deps.Home = adminPages.Home
 	return nil
@@ -76,6 +77,7 @@ func (a *App) apiRouter(o Options) http.Handler {
 	r.Route("/api/v1", h.Routes)
 	adm := adminapi.New(a.admin, a.Keys, o.Logger)
 	adm.Webhooks = a.Webhooks
+	adm.Apps = a.appsService
 	r.Route("/api/v1/admin", adm.Routes)
 	return r
 }

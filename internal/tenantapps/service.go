@@ -25,9 +25,11 @@ type Service struct {
 	Now         func() time.Time
 }
 
-// Actor is the tenant admin acting.
+// Actor is the tenant admin acting: a signed-in person, or an admin API
+// key (APIKeyID set; Email then names the key).
 type Actor struct {
 	TenantID, UserID, Email, RequestID string
+	APIKeyID                           string
 	Admin                              bool
 }
 
@@ -238,8 +240,12 @@ func credentialKind(thumb string) string {
 }
 
 func (s *Service) audit(ctx context.Context, a Actor, action string, details map[string]any) {
-	err := s.Store.AppendAudit(ctx, store.AuditEvent{TenantID: a.TenantID, ActorType: "user", ActorID: a.UserID,
-		ActorLabel: a.Email, Action: action, Details: details, RequestID: a.RequestID})
+	e := store.AuditEvent{TenantID: a.TenantID, ActorType: "user", ActorID: a.UserID,
+		ActorLabel: a.Email, Action: action, Details: details, RequestID: a.RequestID}
+	if a.APIKeyID != "" {
+		e.ActorType, e.ActorID = "api_key", a.APIKeyID
+	}
+	err := s.Store.AppendAudit(ctx, e)
 	if err != nil && s.Logger != nil {
 		s.Logger.ErrorContext(ctx, "audit event not written", "action", action, "err", err)
 	}
