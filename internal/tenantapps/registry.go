@@ -95,10 +95,21 @@ func (r *Registry) Provider(ctx context.Context, tenantID, appID string) (oauth.
 	return p, nil
 }
 
-// Forget drops an app's opened credential (rotated or deleted here).
+// Forget drops an app's opened credential: the next use reads it again.
 func (r *Registry) Forget(appID string) {
 	r.mu.Lock()
 	delete(r.apps, appID)
+	r.mu.Unlock()
+}
+
+// Reset forgets the credential and the health of an app whose credential
+// an admin just replaced (verified) or that was deleted: its connections
+// refresh with the new credential at once, without waiting for the
+// failing app's next probe.
+func (r *Registry) Reset(appID string) {
+	r.mu.Lock()
+	delete(r.apps, appID)
+	delete(r.monitors, appID)
 	r.mu.Unlock()
 }
 

@@ -120,7 +120,7 @@ func (s *Service) Rotate(ctx context.Context, a Actor, id string, f *Form) (stor
 		return app, fmt.Errorf("tenantapps: rotate: %w", err)
 	}
 	if s.Registry != nil {
-		s.Registry.Forget(id)
+		s.Registry.Reset(id)
 	}
 	s.audit(ctx, a, "tenant.app_credential_rotated", map[string]any{"app_id": id, "client_id": app.ClientID,
 		"credential": credentialKind(thumb)})
@@ -148,7 +148,7 @@ func (s *Service) Delete(ctx context.Context, a Actor, id string) (store.AppRegi
 		return app, fmt.Errorf("tenantapps: delete: %w", err)
 	}
 	if s.Registry != nil {
-		s.Registry.Forget(id)
+		s.Registry.Reset(id)
 	}
 	s.audit(ctx, a, "tenant.app_deleted", map[string]any{"app_id": id, "client_id": app.ClientID})
 	return app, nil

@@ -234,7 +234,9 @@ func TestTenantAppBrokenIsOneCondition(t *testing.T) {
 	if _, err := w.svc.Rotate(ctx, w.admin, app.ID, &tenantapps.Form{ClientSecret: secondSecret}); err != nil {
 		t.Fatal(err)
 	}
-	w.Clock.Advance(time.Minute)
+	// The rotation ends the app's pause here; each connection waits out
+	// the Retry-After it was answered with (at most the 30 s probe cap).
+	w.Clock.Advance(31 * time.Second)
 	for _, id := range ids {
 		if err := w.refresh(t, id); err != nil {
 			t.Fatalf("refresh after the fix: %v", err)
