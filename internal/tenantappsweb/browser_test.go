@@ -162,6 +162,10 @@ func TestBrowserTenantApp(t *testing.T) {
 		if got := b.Text("#status"); got != "Active" {
 			t.Fatalf("status %q", got)
 		}
+		if got := b.Text(".conn-sub"); !strings.Contains(got, "through Acme Outlook") {
+			t.Errorf("the connection page does not name its app: %q", got)
+		}
+		shot("connection-through-app")
 		for _, c := range []struct{ ep, grant string }{{mssim.EndpointAuthorize, ""}, {mssim.EndpointToken, "authorization_code"}} {
 			if n := s.Sim.CountFor(acmeClientID, c.ep, c.grant); n != 1 {
 				t.Errorf("%s %s as Acme's app: %d, want 1", c.ep, c.grant, n)
