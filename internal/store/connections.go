@@ -169,11 +169,12 @@ func (s *Store) CreateConnection(ctx context.Context, n NewConnection) (Connecti
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO connections (id, tenant_id, project_id, name, account_type, auth_type, ms_tenant,
 			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by,
-			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata, client_certificate_thumbprint)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15, $16, $17, $18, $19, NULLIF($20, ''))`,
+			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata, client_certificate_thumbprint, app_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15, $16, $17, $18, $19, NULLIF($20, ''),
+			NULLIF($21, '')::uuid)`,
 			c.ID, n.TenantID, n.ProjectID, n.Name, n.AccountType, n.AuthType, n.MSTenant, n.ClientID, n.UserPrincipal,
 			n.RequestedScopes, status, secret, n.ClientSecretExpiresAt, n.CreatedBy, needs,
-			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata), n.ClientCertThumbprint); err != nil {
+			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata), n.ClientCertThumbprint, n.AppID); err != nil {
 			return err
 		}
 		if err := insertEvent(ctx, tx, c.TenantID, c.ID, StatusEvent{Status: status}); err != nil {

@@ -33,6 +33,7 @@ import (
 	"github.com/brokerhq/broker/internal/oauth/mssim"
 	"github.com/brokerhq/broker/internal/store"
 	"github.com/brokerhq/broker/internal/tenantapps"
+	"github.com/brokerhq/broker/internal/tenantappsweb"
 	"github.com/brokerhq/broker/internal/tokens"
 	"github.com/brokerhq/broker/internal/web"
 	"github.com/brokerhq/broker/internal/webhooks"
@@ -102,7 +103,7 @@ func NewAt(t testing.TB, host string) *Server {
 	adminAPI.Apps = s.Apps
 	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
 		Now: now, Passwords: auth.CheapParams,
-		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount}, Home: adm.Home,
+		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount, tenantappsweb.New(s.Apps).Mount}, Home: adm.Home,
 		MountAPI: []func(chi.Router, *web.UI){
 			func(r chi.Router, _ *web.UI) { r.Route("/v1", tokenAPI.Routes) },
 			adminAPI.MountAPI,
