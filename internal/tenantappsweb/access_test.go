@@ -52,4 +52,14 @@ func TestAppsPageAccess(t *testing.T) {
 	if got, err := s.Store.AppRegistration(t.Context(), s.Tenant.ID, id); err != nil || got.Connections != 1 || len(got.Projects) != 1 {
 		t.Fatalf("after the refused delete: %+v %v", got, err)
 	}
+
+	// A refused app is one item on the home page and one banner on the
+	// page, for the tenant's admins only.
+	if _, err := s.Store.SetAppFailure(t.Context(), s.Tenant.ID, id, store.AppFailure{Code: "AADSTS7000215",
+		Summary: "Invalid client secret provided.", At: s.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	admintest.WantBody(t, admin.Get("/"), "“Acme daemon” is refused by Microsoft (AADSTS7000215)")
+	admintest.WantBody(t, admin.Get("/settings/apps"), "Microsoft refuses “Acme daemon” (AADSTS7000215)", "Invalid client secret provided.")
+	admintest.WantNotInBody(t, globex.Get("/"), "Acme daemon")
 }
