@@ -51,6 +51,8 @@ var AuditActions = []string{
 	"connection.deleted", "connection.secret_rotated", "connection.approved", "connection.rejected",
 	"token.fetched", "api_key.created", "api_key.revoked", "tenant.approval_changed",
 	"tenant.connect_settings_changed", "user.signed_in", "user.sign_in_failed", "user.signed_out",
+	"tenant.app_registered", "tenant.app_credential_rotated", "tenant.app_deleted", "tenant.app_failing", "tenant.app_recovered",
+	"project.app_changed",
 }
 
 var actionLabels = map[string]string{
@@ -65,6 +67,9 @@ var actionLabels = map[string]string{
 	"tenant.approval_changed":         "Approval setting changed",
 	"tenant.connect_settings_changed": "Connect link settings changed", "user.signed_in": "Signed in to the broker",
 	"user.sign_in_failed": "Failed sign-in to the broker", "user.signed_out": "Signed out",
+	"tenant.app_registered": "App registration added", "tenant.app_credential_rotated": "App registration credential rotated",
+	"tenant.app_deleted": "App registration deleted", "tenant.app_failing": "App registration refused by Microsoft",
+	"tenant.app_recovered": "App registration works again", "project.app_changed": "Project's app registration changed",
 }
 
 // ActionLabel names an audit event type for people.

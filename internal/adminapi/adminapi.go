@@ -20,6 +20,7 @@ import (
 	"github.com/brokerhq/broker/internal/apikeys"
 	"github.com/brokerhq/broker/internal/problem"
 	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/tenantapps"
 	"github.com/brokerhq/broker/internal/web"
 	"github.com/brokerhq/broker/internal/webhooks"
 )
@@ -38,6 +39,8 @@ type Handler struct {
 	Now     func() time.Time
 	// Webhooks manages webhook endpoints (webhooks.go); nil: not offered.
 	Webhooks *webhooks.Service
+	// Apps manages the tenant's own app registrations (apps.go); nil: not offered.
+	Apps *tenantapps.Service
 }
 
 // New returns a Handler.
@@ -67,6 +70,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Post("/connections/{id}/{action}", h.act)
 	r.Get("/audit", h.audit)
 	h.webhookRoutes(r)
+	h.appRoutes(r)
 }
 
 // viewer authenticates the request's bearer key and returns it as a tenant
@@ -125,6 +129,7 @@ var problems = problem.Catalog{
 	"rate_limited":         {Status: http.StatusTooManyRequests, Title: "Too many requests for this API key"},
 	"internal_error":       {Status: http.StatusInternalServerError, Title: "The broker failed"},
 	"webhook_not_found":    {Status: http.StatusNotFound, Title: "No such webhook endpoint"},
+	"app_not_found":        {Status: http.StatusNotFound, Title: "No such app registration"},
 }
 
 func writeProblem(w http.ResponseWriter, code, detail string) { writeProblemField(w, code, detail, "") }

@@ -25,6 +25,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &web.Dashboard{Attention: attention(o.List), Total: o.Total, Healthy: o.Count("active")}
 	d.Attention = append(d.Attention, h.webhookAttention(r, v)...)
+	d.Attention = append(d.Attention, h.appAttention(r, v)...)
 	if admin.MayReadAudit(v) {
 		d.RecentHref = "/audit"
 		for _, e := range o.Recent {

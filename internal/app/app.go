@@ -23,6 +23,7 @@ import (
 	"github.com/brokerhq/broker/internal/graphproxy"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/tenantapps"
 	"github.com/brokerhq/broker/internal/tokens"
 	"github.com/brokerhq/broker/internal/web"
 	"github.com/brokerhq/broker/internal/webhooks"
@@ -57,12 +58,16 @@ type App struct {
 	// behind it, what everything that authenticates as that app uses.
 	Health  *apphealth.Monitor
 	Guarded *apphealth.Guard
+	// Apps are tenants' own app registrations (internal/tenantapps).
+	Apps    *tenantapps.Registry
 	Tokens  *tokens.Service
 	Keys    *apikeys.Verifier
 	Usage   *tokens.Usage
 	admin   *admin.Service
 	connect *connect.Service // connect links (areas.go)
-	logger  *slog.Logger
+	// appsService manages tenants' app registrations (areas.go).
+	appsService *tenantapps.Service
+	logger      *slog.Logger
 
 	graph      *graphproxy.Proxy // graph.go
 	graphAudit *graphproxy.Audit
@@ -134,8 +139,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Health = apphealth.New(apphealth.Options{Now: o.Now, SecretExpiresAt: cfg.MicrosoftSecretExpiresAt,
 		Certificate: cfg.MicrosoftCertificate != nil})
 	a.Guarded = &apphealth.Guard{Provider: a.Provider, Monitor: a.Health}
+	a.Apps = &tenantapps.Registry{Store: st, Broker: a.Guarded, Base: a.Provider, Logger: o.Logger, Now: o.Now}
 	a.Tokens = tokens.New(st, a.Guarded, tokens.Options{Now: o.Now, Logger: o.Logger, MaxRefreshes: cfg.RefreshMaxInFlight,
-		CacheMax: cfg.TokenCacheMax})
+		CacheMax: cfg.TokenCacheMax, Apps: a.Apps})
 	a.Keys = apikeys.NewVerifier(st, apikeys.Options{Now: o.Now, Logger: o.Logger, Rate: cfg.APIKeyRate, Burst: cfg.APIKeyBurst})
 	a.Usage = tokens.NewUsage(st, o.Now, o.Logger, 0)
 	deps := web.Deps{

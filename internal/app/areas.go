@@ -15,6 +15,8 @@ import (
 	"github.com/brokerhq/broker/internal/connect"
 	"github.com/brokerhq/broker/internal/connectweb"
 	"github.com/brokerhq/broker/internal/connweb"
+	"github.com/brokerhq/broker/internal/tenantapps"
+	"github.com/brokerhq/broker/internal/tenantappsweb"
 	"github.com/brokerhq/broker/internal/web"
 )
 
@@ -24,13 +26,16 @@ func (a *App) mountAreas(ctx context.Context, deps *web.Deps, o Options) error {
 	adminPages := adminweb.New(a.admin)
 	adminPages.Webhooks = a.Webhooks
 	conns := connweb.New(connweb.Options{Store: a.Store, Provider: a.Guarded, Graph: a.Provider,
-		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now, Admin: adminPages})
+		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now, Admin: adminPages, Apps: a.Apps})
 	// Connect links use the same connections service as the New connection
 	// page: one form, one validation, one sign-in and callback.
 	a.connect = connect.New(a.Store, conns.Service, o.Config.PublicURL, o.Logger, o.Now)
 	connectPages := connectweb.New(a.connect)
 	conns.Connect = connectPages
-	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount, a.ssoArea(o).Mount, connectPages.Mount)
+	a.appsService = &tenantapps.Service{Store: a.Store, Registry: a.Apps, Verifier: a.Provider,
+		RedirectURL: o.Config.RedirectURL(), Logger: o.Logger, Now: o.Now}
+	apps := tenantappsweb.New(a.appsService)
+	deps.Mount = append(deps.Mount, conns.Mount, adminPages.Mount, a.ssoArea(o).Mount, connectPages.Mount, apps.Mount)
 	deps.Home = adminPages.Home
 	return nil
 }
@@ -72,6 +77,7 @@ func (a *App) apiRouter(o Options) http.Handler {
 	r.Route("/api/v1", h.Routes)
 	adm := adminapi.New(a.admin, a.Keys, o.Logger)
 	adm.Webhooks = a.Webhooks
+	adm.Apps = a.appsService
 	r.Route("/api/v1/admin", adm.Routes)
 	return h.TokenFirst(r) // the hot route without chi's two levels of routing (issue 17)
 }

@@ -188,7 +188,7 @@ func TestPages(t *testing.T) {
 	pages := [][2]string{{"login", "/login"}, {"home", "/"}, {"list", "/connections"}, {"list-broken", "/connections?status=broken"},
 		{"connection-active", "/connections/" + s.healthy}, {"connection-broken", "/connections/" + s.broken},
 		{"connection-cc", "/connections/" + s.cc}, {"new-connection", "/connections/new"}, {"audit", "/audit"},
-		{"api-keys", "/api-keys"}, {"connect-settings", "/settings/connect"}}
+		{"api-keys", "/api-keys"}, {"connect-settings", "/settings/connect"}, {"apps", "/settings/apps"}}
 	pages = append(pages, morePages(t, s)...)
 	var report strings.Builder
 	heights := map[string]int{}

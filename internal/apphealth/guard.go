@@ -35,7 +35,7 @@ func (g *Guard) Refresh(ctx context.Context, authority, refreshToken string) (*o
 	}
 	if !ok {
 		g.Monitor.count(false)
-		return nil, paused(g.Monitor.Condition(), wait)
+		return nil, g.Monitor.paused(g.Monitor.Condition(), wait)
 	}
 	g.Monitor.count(true)
 	tok, err := g.Provider.Refresh(ctx, authority, refreshToken)
@@ -55,22 +55,26 @@ func (g *Guard) Exchange(ctx context.Context, authority, code, verifier string) 
 func (g *Guard) after(err error, probe bool) error {
 	cond := g.Monitor.done(err, probe)
 	var oe *oauth.Error
-	if cond == nil || !errors.As(err, &oe) || len(oe.ErrorCodes) == 0 || kinds[oe.ErrorCodes[0]] == "" {
+	if cond == nil || !errors.As(err, &oe) || len(oe.ErrorCodes) == 0 || g.Monitor.kind(oe.ErrorCodes[0]) == "" {
 		return err
 	}
-	return paused(cond, cond.NextProbe.Sub(g.Monitor.opts.Now()))
+	return g.Monitor.paused(cond, cond.NextProbe.Sub(g.Monitor.opts.Now()))
 }
 
 // paused is the answer while the app fails: Microsoft's code and trace ID
 // for support, BrokerApp set so that the token service retries later and
 // never records it as the connection's own failure.
-func paused(c *Condition, wait time.Duration) error {
+func (m *Monitor) paused(c *Condition, wait time.Duration) error {
+	name, who := "The broker's own app registration", "an operator"
+	if m.opts.Name != "" {
+		name, who = m.opts.Name, "a tenant admin"
+	}
 	e := &oauth.Error{BrokerApp: true, RetryAfter: max(wait, time.Second), Code: "invalid_client",
-		Description: "The broker's own app registration is failing; refreshes are paused until an operator fixes it."}
+		Description: name + " is failing; refreshes are paused until " + who + " fixes it."}
 	if c != nil {
 		e.TraceID, e.ErrorCodes = c.TraceID, []int{c.code}
-		e.Description = "The broker's own app registration is failing (" + c.Code + ": " + c.Summary +
-			"); refreshes are paused until an operator fixes it."
+		e.Description = name + " is failing (" + c.Code + ": " + c.Summary +
+			"); refreshes are paused until " + who + " fixes it."
 	}
 	return e
 }

@@ -83,6 +83,30 @@ type Options struct {
 	// Certificate: the broker's app credential is a certificate (its
 	// notices name the certificate, not a secret).
 	Certificate bool
+
+	// A tenant's own app registration (internal/tenantapps) is watched the
+	// same way. Name names it in the paused error ("" is the broker's own
+	// app); Todo replaces the operator's instructions per kind; Kinds adds
+	// codes that concern this app as a whole (700016 for a single-tenant
+	// app, whose one directory is its home); OnChange is called, outside
+	// the lock, with the new condition when one is raised or changes kind,
+	// and with nil when it clears.
+	Name     string
+	Todo     map[Kind]string
+	Kinds    map[int]Kind
+	OnChange func(*Condition)
+}
+
+// AppNotFound is AADSTS700016 where it can only mean the app itself is
+// gone (a single-tenant app asked in its own directory).
+const AppNotFound Kind = "app_not_found"
+
+// kind is the app-wide kind of an AADSTS code, or "".
+func (m *Monitor) kind(code int) Kind {
+	if k, ok := kinds[code]; ok {
+		return k
+	}
+	return m.opts.Kinds[code]
 }
 
 // Monitor is the app registration's health in this process. Safe for
@@ -156,6 +180,16 @@ func (m *Monitor) admit() (ok, probe bool, wait time.Duration, probing <-chan st
 // checks the client before the grant), so it clears the condition; a
 // transient failure proves nothing either way.
 func (m *Monitor) done(err error, probe bool) *Condition {
+	before := m.Condition()
+	c := m.record(err, probe)
+	changed := (c == nil) != (before == nil) || c != nil && c.Kind != before.Kind
+	if m.opts.OnChange != nil && changed {
+		m.opts.OnChange(c)
+	}
+	return c
+}
+
+func (m *Monitor) record(err error, probe bool) *Condition {
 	var oe *oauth.Error
 	errors.As(err, &oe)
 	m.mu.Lock()
@@ -167,10 +201,11 @@ func (m *Monitor) done(err error, probe bool) *Condition {
 	if err != nil && (oe == nil || oe.Transient()) {
 		return m.cond
 	}
-	kind, failing := Kind(""), false
+	kind := Kind("")
 	if oe != nil && len(oe.ErrorCodes) > 0 {
-		kind, failing = kinds[oe.ErrorCodes[0]]
+		kind = m.kind(oe.ErrorCodes[0])
 	}
+	failing := kind != ""
 	if !failing {
 		m.cond, m.backoff = nil, 0
 		return nil
@@ -184,7 +219,11 @@ func (m *Monitor) done(err error, probe bool) *Condition {
 		m.backoff = 0
 	}
 	m.backoff = min(max(m.backoff*2, m.opts.BackoffBase), m.opts.BackoffMax)
-	m.cond.Code, m.cond.Summary, m.cond.Action, m.cond.TraceID = oe.AADSTS(), oe.Summary(), todo[kind], oe.TraceID
+	action := todo[kind]
+	if t, ok := m.opts.Todo[kind]; ok {
+		action = t
+	}
+	m.cond.Code, m.cond.Summary, m.cond.Action, m.cond.TraceID = oe.AADSTS(), oe.Summary(), action, oe.TraceID
 	m.cond.code = oe.ErrorCodes[0]
 	m.cond.NextProbe = now.Add(m.backoff)
 	m.cond.Failures++

@@ -98,11 +98,15 @@ func (s *Service) completeSignIn(ctx context.Context, a Actor, f store.Flow, c s
 	if p.Code == "" {
 		return Result{}, s.problem(c, ProblemVerify, errors.New("no code in the callback"))
 	}
-	tok, err := s.Provider.Exchange(ctx, f.Authority, p.Code, f.Verifier)
+	prov, err := s.providerFor(ctx, a.TenantID, c.AppID)
+	if err != nil {
+		return Result{}, err
+	}
+	tok, err := prov.Exchange(ctx, f.Authority, p.Code, f.Verifier)
 	if err != nil {
 		return Result{}, s.tokenProblem(c, err)
 	}
-	claims, err := s.Provider.VerifyIDToken(ctx, f.Authority, tok.IDToken, f.Nonce)
+	claims, err := prov.VerifyIDToken(ctx, f.Authority, tok.IDToken, f.Nonce)
 	if err != nil {
 		return Result{}, s.idTokenProblem(c, tok.IDToken, err)
 	}

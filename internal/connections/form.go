@@ -33,8 +33,15 @@ type Form struct {
 	CertPassword string
 	Cert         *oauth.Certificate
 
+	// App is the app registration to sign in with (authorization code):
+	// "" the project's default, AppBroker the broker's own, or the ID of
+	// one of the tenant's app registrations (apps.go).
+	App string
+
 	Errors  FieldErrors
 	TakenBy string // the connection that already has Name, to link to
+
+	appID string // App resolved: "" the broker's
 }
 
 // Field names, shared by the form's inputs and its errors.

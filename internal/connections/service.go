@@ -37,10 +37,32 @@ var ErrInvalid = errors.New("connections: invalid form")
 // Service sets up connections. Its fields are its dependencies.
 type Service struct {
 	Store    *store.Store
-	Provider oauth.Provider
+	Provider oauth.Provider // the broker's own app
 	Graph    oauth.Graph
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Apps, when set, gives the client of a tenant's own app registration
+	// (internal/tenantapps): a connection made with one signs in,
+	// reconnects and asks for admin consent as that app.
+	Apps AppProviders
+}
+
+// AppProviders picks the identity-platform client of an app registration
+// of the tenant; appID "" is the broker's own app.
+type AppProviders interface {
+	Provider(ctx context.Context, tenantID, appID string) (oauth.Provider, error)
+}
+
+// providerFor is the client of the connection's app.
+func (s *Service) providerFor(ctx context.Context, tenantID, appID string) (oauth.Provider, error) {
+	if appID == "" || s.Apps == nil {
+		return s.Provider, nil
+	}
+	p, err := s.Apps.Provider(ctx, tenantID, appID)
+	if err != nil {
+		return nil, fmt.Errorf("connections: app registration: %w", err)
+	}
+	return p, nil
 }
 
 // New returns a Service; a nil logger discards, a nil clock is time.Now.

@@ -43,6 +43,11 @@ func (s *Service) Submit(ctx context.Context, a Actor, f *Form) (Outcome, error)
 			return Outcome{}, err
 		}
 	}
+	if f.Valid() {
+		if err := s.resolveApp(ctx, a, f, projects); err != nil {
+			return Outcome{}, err
+		}
+	}
 	if !f.Valid() {
 		return Outcome{}, ErrInvalid
 	}
@@ -83,12 +88,17 @@ func (s *Service) startNew(ctx context.Context, a Actor, f *Form) (Outcome, erro
 	}
 	authority := Authority(f.AccountType, f.MSTenant)
 	requested := scopesFor(f.AccountType, requestedScopes(f.Scopes))
+	p, err := s.providerFor(ctx, a.TenantID, f.appID)
+	if err != nil {
+		return Outcome{}, err
+	}
 	fl, state := s.newFlow(a, kindSignIn, authority, true)
 	endUser, metadata := a.endUser()
-	conn, _, err := s.Store.CreateConnectionWithFlow(ctx, store.NewConnection{
+	var conn store.Connection
+	conn, _, err = s.Store.CreateConnectionWithFlow(ctx, store.NewConnection{
 		TenantID: a.TenantID, ProjectID: f.ProjectID, Name: f.Name, AccountType: string(f.AccountType),
 		AuthType: string(AuthCode), MSTenant: f.MSTenant, RequestedScopes: requested, CreatedBy: a.UserID,
-		EndUser: endUser, Metadata: metadata,
+		EndUser: endUser, Metadata: metadata, AppID: f.appID,
 	}, fl)
 	if errors.Is(err, store.ErrConflict) {
 		if c, err := s.Store.ConnectionByName(ctx, a.TenantID, f.ProjectID, f.Name); err == nil {
@@ -101,9 +111,13 @@ func (s *Service) startNew(ctx context.Context, a Actor, f *Form) (Outcome, erro
 	if err != nil {
 		return Outcome{}, fmt.Errorf("connections: create: %w", err)
 	}
-	s.audit(ctx, a, "connection.created", conn.ID, "", map[string]any{"auth_type": conn.AuthType,
-		"account_type": conn.AccountType, "ms_tenant": conn.MSTenant, "scopes": requested})
-	return Outcome{Connection: conn, RedirectURL: s.authorizeURL(fl, state, requested)}, nil
+	details := map[string]any{"auth_type": conn.AuthType, "account_type": conn.AccountType, "ms_tenant": conn.MSTenant,
+		"scopes": requested}
+	if conn.AppID != "" {
+		details["app_id"] = conn.AppID
+	}
+	s.audit(ctx, a, "connection.created", conn.ID, "", details)
+	return Outcome{Connection: conn, RedirectURL: p.AuthorizeURL(s.authorizeRequest(fl, state, requested, ""))}, nil
 }
 
 // newFlow prepares a one-shot flow; the state itself is returned, only its
@@ -119,10 +133,6 @@ func (s *Service) newFlow(a Actor, kind, authority string, pkce bool) (store.Flo
 		f.Verifier, f.Nonce = oauth2.GenerateVerifier(), randomToken()
 	}
 	return f, state
-}
-
-func (s *Service) authorizeURL(f store.Flow, state string, requested []string) string {
-	return s.Provider.AuthorizeURL(s.authorizeRequest(f, state, requested, ""))
 }
 
 // authorizeRequest asks for an account picker, unless loginHint names the
@@ -154,6 +164,10 @@ func (s *Service) Reconnect(ctx context.Context, a Actor, id string) (string, er
 	if c.Status == "pending" && !c.HasRefreshToken {
 		kind = kindSignIn // never worked yet: a retry of the first sign-in
 	}
+	p, err := s.providerFor(ctx, a.TenantID, c.AppID)
+	if err != nil {
+		return "", err
+	}
 	fl, state := s.newFlow(a, kind, Authority(AccountType(c.AccountType), c.MSTenant), true)
 	fl.ConnectionID = c.ID
 	if _, err := s.Store.CreateFlow(ctx, fl); err != nil {
@@ -167,7 +181,7 @@ func (s *Service) Reconnect(ctx context.Context, a Actor, id string) (string, er
 		// prompt=select_account (the two may not be combined: AADSTS90005).
 		hint = c.AccountUsername
 	}
-	return s.Provider.AuthorizeURL(s.authorizeRequest(fl, state, c.RequestedScopes, hint)), nil
+	return p.AuthorizeURL(s.authorizeRequest(fl, state, c.RequestedScopes, hint)), nil
 }
 
 // ErrNoAdmin means the connection's account type has no administrator to
@@ -188,13 +202,17 @@ func (s *Service) AdminConsent(ctx context.Context, a Actor, id string) (string,
 	if authority == "" {
 		return "", ErrNoAdmin
 	}
+	p, err := s.providerFor(ctx, a.TenantID, c.AppID)
+	if err != nil {
+		return "", err
+	}
 	fl, state := s.newFlow(a, kindAdminConsent, authority, false)
 	fl.ConnectionID = c.ID
 	if _, err := s.Store.CreateFlow(ctx, fl); err != nil {
 		return "", fmt.Errorf("connections: admin consent: %w", err)
 	}
 	s.audit(ctx, a, "connection.admin_consent_requested", c.ID, "", map[string]any{"authority": authority})
-	return s.Provider.AdminConsentURL(authority, state), nil
+	return p.AdminConsentURL(authority, state), nil
 }
 
 // AdminConsentLink is a link to forward to an administrator who is not
@@ -206,7 +224,11 @@ func (s *Service) AdminConsentLink(c store.Connection) string {
 	if authority == "" {
 		return ""
 	}
-	link, err := url.Parse(s.Provider.AdminConsentURL(authority, ""))
+	p, err := s.providerFor(context.Background(), c.TenantID, c.AppID)
+	if err != nil {
+		return ""
+	}
+	link, err := url.Parse(p.AdminConsentURL(authority, ""))
 	if err != nil {
 		return ""
 	}

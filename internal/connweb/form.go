@@ -21,6 +21,7 @@ type newView struct {
 	RedirectURI  string
 	ShowRedirect bool         // the broker's redirect URI: for admins, who pass it on to whoever runs the broker
 	Summary      []fieldError // every error, in page order, for the summary at the top
+	Apps         []option     // the app registrations to sign in through; none when the tenant has only the broker's
 }
 
 type option struct {
@@ -66,7 +67,7 @@ func (v newView) IsTenant() bool { return v.Form.AccountType == connections.Acco
 func (v newView) AdvancedOpen() bool { return v.Err(connections.FieldScopes) != "" }
 
 var fieldOrder = []string{connections.FieldForm, connections.FieldName, connections.FieldProject, connections.FieldAccountType,
-	connections.FieldMSTenant, connections.FieldAuthType, connections.FieldUserPrincipal, connections.FieldClientID,
+	connections.FieldMSTenant, connections.FieldAuthType, connections.FieldApp, connections.FieldUserPrincipal, connections.FieldClientID,
 	connections.FieldClientSecret, connections.FieldSecretExpires, connections.FieldCertificate, connections.FieldCertPassword,
 	connections.FieldScopes}
 
@@ -75,6 +76,9 @@ func (h *Handler) viewFor(r *http.Request, f *connections.Form, projects []conne
 	v := h.view(f, projects)
 	wv := web.Viewer(r.Context())
 	v.ShowRedirect = wv != nil && (wv.IsOperator || wv.IsAdmin())
+	if wv != nil && wv.TenantID != "" {
+		v.Apps = h.appOptions(r, wv.TenantID, f, projects)
+	}
 	return v
 }
 
@@ -120,7 +124,7 @@ func parseForm(r *http.Request) *connections.Form {
 		AccountType: connections.AccountType(p.Get("account_type")), MSTenant: p.Get("ms_tenant"),
 		AuthType: connections.AuthType(p.Get("auth_type")), Scopes: p["scope"],
 		UserPrincipal: p.Get("user_principal"), ClientID: p.Get("client_id"), ClientSecret: p.Get("client_secret"),
-		SecretExpires: p.Get("secret_expires"), Credential: p.Get("credential"), CertPEM: p.Get("certificate_pem"),
+		SecretExpires: p.Get("secret_expires"), Credential: p.Get("credential"), CertPEM: p.Get("certificate_pem"), App: p.Get("app"),
 		CertPassword: p.Get("certificate_password"), CertFile: uploaded(r, "certificate_file")}
 	if p.Get("scopes_shown") == "" {
 		f.Scopes = connections.DefaultScopes()

@@ -42,6 +42,9 @@ type Options struct {
 	Logger      *slog.Logger
 	Now         func() time.Time
 	Admin       AdminSections // optional
+	// Apps gives the clients of tenants' own app registrations
+	// (internal/tenantapps); nil: every connection uses the broker's app.
+	Apps connections.AppProviders
 }
 
 // New builds the handler and its service.
@@ -49,8 +52,9 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{Service: connections.New(o.Store, o.Provider, o.Graph, o.Logger, o.Now),
-		RedirectURL: o.RedirectURL, Logger: o.Logger, Admin: o.Admin}
+	svc := connections.New(o.Store, o.Provider, o.Graph, o.Logger, o.Now)
+	svc.Apps = o.Apps
+	return &Handler{Service: svc, RedirectURL: o.RedirectURL, Logger: o.Logger, Admin: o.Admin}
 }
 
 // Pages are the templates the handler renders.

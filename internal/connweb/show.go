@@ -45,6 +45,7 @@ type showView struct {
 	KeysHref         string             // the API keys page, for those who may open it
 	Checked          bool               // client credentials: the broker read the mailbox once (made on the page)
 	Admin            *adminweb.Sections // history, callers, audit, actions; nil if they failed to load
+	App              string             // the tenant app registration it signs in through; "" the broker's
 }
 
 // AdminSections loads the admin part of a connection's page for the
@@ -98,6 +99,11 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		// Made on the New connection page, which reads the inbox before it
 		// saves; a seeded one has had no such check.
 		Checked: c.CreatedBy != ""}
+	if c.AppID != "" {
+		if app, err := h.Service.Store.AppRegistration(r.Context(), c.TenantID, c.AppID); err == nil {
+			v.App = app.Label()
+		}
+	}
 	if wv := web.Viewer(r.Context()); wv != nil && !wv.IsOperator && wv.IsAdmin() {
 		v.KeysHref = "/api-keys"
 	}

@@ -38,9 +38,11 @@ type Error struct {
 	CorrelationID string
 	RetryAfter    time.Duration
 	Network       bool // no answer at all
-	// BrokerApp: the broker's own app registration failed (its secret
-	// expired or is wrong, the app is disabled), not this connection; retry
-	// once an operator fixed it. Set by internal/apphealth, never by a parse.
+	// BrokerApp: the app registration the connection uses failed as a whole
+	// (the broker's own, or a tenant's own from internal/tenantapps: its
+	// secret expired or is wrong, the app is disabled), not this
+	// connection; retry once someone fixed it. Set by internal/apphealth,
+	// never by a parse.
 	BrokerApp bool
 }
 

@@ -50,6 +50,11 @@ func TestNoSecretInDatabaseDumpLogsOrPages(t *testing.T) {
 		secrets["private key part "+string(rune('a'+i))] = k
 	}
 
+	// The tenant's own app registration: a client secret, then a certificate.
+	for name, v := range tenantApp(t, b, admin) {
+		secrets[name] = v
+	}
+
 	// Token fetches through the API, for every connection, forcing refreshes.
 	api := b.client(t)
 	for _, cid := range []string{id, b.A.ConnectionID, certID} {
@@ -106,7 +111,7 @@ func TestNoSecretInDatabaseDumpLogsOrPages(t *testing.T) {
 		}
 	}
 	// The pages an admin sees about these connections.
-	for _, p := range []string{"/connections", "/connections/" + id, "/connections/" + b.A.ConnectionID, "/connections/" + certID, "/audit", "/api-keys"} {
+	for _, p := range []string{"/connections", "/connections/" + id, "/connections/" + b.A.ConnectionID, "/connections/" + certID, "/audit", "/api-keys", "/settings/apps"} {
 		body := admin.get(p).Body
 		for name, v := range secrets {
 			if !strings.HasPrefix(name, "cookie") && strings.Contains(body, v) {

@@ -60,6 +60,9 @@ type Connection struct {
 	// through a connect link; Metadata is that product's labels.
 	EndUser  EndUser
 	Metadata map[string]string
+	// AppID is the tenant app registration the connection signs in and
+	// refreshes with; "" is the broker's own app. Fixed for its life.
+	AppID string
 }
 
 // EndUser is a product's own user, who has no broker login.
@@ -97,7 +100,8 @@ const connectionColumns = `c.id, c.tenant_id, c.project_id, p.name, c.name, c.ac
 	coalesce(c.created_by::text, ''), coalesce(u.email, ''), c.created_at, c.updated_at, c.client_secret_expires_at,
 	c.access_token_expires_at, c.last_refresh_at, c.last_used_at, c.version,
 	c.refresh_token_enc IS NOT NULL, c.client_secret_enc IS NOT NULL, c.needs_approval, c.approved_at, c.approved_by,
-	c.end_user_id, c.end_user_email, c.end_user_display_name, c.metadata, coalesce(c.client_certificate_thumbprint, '')`
+	c.end_user_id, c.end_user_email, c.end_user_display_name, c.metadata, coalesce(c.client_certificate_thumbprint, ''),
+	coalesce(c.app_id::text, '')`
 
 const connectionFrom = ` FROM connections c JOIN projects p ON p.id = c.project_id LEFT JOIN users u ON u.id = c.created_by`
 
@@ -116,7 +120,7 @@ func connectionFields(c *Connection, more ...any) []any {
 		&c.CreatedBy, &c.CreatedByEmail, &c.CreatedAt, &c.UpdatedAt, &c.ClientSecretExpiresAt,
 		&c.AccessTokenExpiresAt, &c.LastRefreshAt, &c.LastUsedAt, &c.Version,
 		&c.HasRefreshToken, &c.HasClientSecret, &c.NeedsApproval, &c.ApprovedAt, &c.ApprovedBy,
-		&c.EndUser.ID, &c.EndUser.Email, &c.EndUser.DisplayName, &c.Metadata, &c.ClientCertThumbprint}, more...)
+		&c.EndUser.ID, &c.EndUser.Email, &c.EndUser.DisplayName, &c.Metadata, &c.ClientCertThumbprint, &c.AppID}, more...)
 }
 
 // NewConnection is what creating a connection needs.
@@ -131,6 +135,7 @@ type NewConnection struct {
 	CreatedBy                                        string
 	EndUser                                          EndUser           // set by a connect link
 	Metadata                                         map[string]string // likewise; nil: none
+	AppID                                            string            // a tenant app registration; "" the broker's
 }
 
 func metadataOf(m map[string]string) map[string]string {
@@ -164,11 +169,12 @@ func (s *Store) CreateConnection(ctx context.Context, n NewConnection) (Connecti
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO connections (id, tenant_id, project_id, name, account_type, auth_type, ms_tenant,
 			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by,
-			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata, client_certificate_thumbprint)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15, $16, $17, $18, $19, NULLIF($20, ''))`,
+			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata, client_certificate_thumbprint, app_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, '')::uuid, $15, $16, $17, $18, $19, NULLIF($20, ''),
+			NULLIF($21, '')::uuid)`,
 			c.ID, n.TenantID, n.ProjectID, n.Name, n.AccountType, n.AuthType, n.MSTenant, n.ClientID, n.UserPrincipal,
 			n.RequestedScopes, status, secret, n.ClientSecretExpiresAt, n.CreatedBy, needs,
-			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata), n.ClientCertThumbprint); err != nil {
+			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata), n.ClientCertThumbprint, n.AppID); err != nil {
 			return err
 		}
 		if err := insertEvent(ctx, tx, c.TenantID, c.ID, StatusEvent{Status: status}); err != nil {

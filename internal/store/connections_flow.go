@@ -22,12 +22,12 @@ func (s *Store) CreateConnectionWithFlow(ctx context.Context, n NewConnection, f
 	err := s.inTenant(ctx, n.TenantID, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO connections (id, tenant_id, project_id, name, account_type, auth_type, ms_tenant,
 			client_id, user_principal, requested_scopes, status, client_secret_enc, client_secret_expires_at, created_by,
-			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata)
+			needs_approval, end_user_id, end_user_email, end_user_display_name, metadata, app_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, NULLIF($13, '')::uuid,
-			(SELECT require_approval FROM tenants WHERE id = $2), $14, $15, $16, $17)`,
+			(SELECT require_approval FROM tenants WHERE id = $2), $14, $15, $16, $17, NULLIF($18, '')::uuid)`,
 			c.ID, n.TenantID, n.ProjectID, n.Name, n.AccountType, n.AuthType, n.MSTenant, n.ClientID, n.UserPrincipal,
 			n.RequestedScopes, secret, n.ClientSecretExpiresAt, n.CreatedBy,
-			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata)); err != nil {
+			n.EndUser.ID, n.EndUser.Email, n.EndUser.DisplayName, metadataOf(n.Metadata), n.AppID); err != nil {
 			return err
 		}
 		if err := insertEvent(ctx, tx, c.TenantID, c.ID, StatusEvent{Status: "pending"}); err != nil {

@@ -12,6 +12,7 @@ var sealedColumns = []sealedColumn{
 	{"oauth_flows", "verifier_enc"},
 	{"webhook_endpoints", colWebhookSecret},
 	{"webhook_endpoints", colWebhookPrevious},
+	{"app_registrations", colAppCredential},
 }
 
 // SealedColumns names every ciphertext column as table.column, for tests

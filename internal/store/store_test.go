@@ -304,12 +304,19 @@ func TestKeyRotationMovesEverythingToPrimary(t *testing.T) {
 	if err := f.s.RotateWebhookSecret(ctx, "", ep.ID, "whsec_NEW-PLAINTEXT", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// A tenant's own app registration, its client secret sealed.
+	app, err := f.s.CreateAppRegistration(ctx, store.NewAppRegistration{TenantID: f.tenantA.ID,
+		ClientID: "acacacac-1111-4222-8333-444455556666", HomeTenantID: "aaaabbbb-0000-cccc-1111-dddd2222eeee",
+		Audience: store.AudienceMultipleOrgs, Credential: "app-secret-PLAINTEXT", VerifiedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rotated := openStore(t, f.url, keyK2+","+keyK1)
 	// Still opens under the old key while k2 is primary.
 	if _, cr, err := rotated.ConnectionWithCredentials(ctx, f.tenantA.ID, f.connA.ID); err != nil || cr.RefreshToken != rtA {
 		t.Fatalf("old ciphertext after new primary: %q %v", cr.RefreshToken, err)
 	}
-	const want = 14 // 9 client secrets, 1 refresh token, 1 access token, 1 verifier, 2 webhook secrets
+	const want = 15 // 9 client secrets, 1 refresh token, 1 access token, 1 verifier, 2 webhook secrets, 1 app credential
 	if before, _ := rotated.CountNotUnderPrimary(ctx); before != want {
 		t.Fatalf("before rotation %d ciphertexts under k1, want %d", before, want)
 	}
@@ -353,6 +360,9 @@ func TestKeyRotationMovesEverythingToPrimary(t *testing.T) {
 	onlyK2 := openStore(t, f.url, keyK2)
 	if _, cr, err := onlyK2.ConnectionWithCredentials(ctx, f.tenantB.ID, f.connB.ID); err != nil || cr.ClientSecret != secretB || cr.AccessToken != at {
 		t.Fatalf("after rotation with k1 removed: %v", err)
+	}
+	if _, cred, err := onlyK2.AppRegistrationCredential(ctx, f.tenantA.ID, app.ID); err != nil || cred != "app-secret-PLAINTEXT" {
+		t.Fatalf("app credential after rotation: %v", err)
 	}
 	flow, err := onlyK2.ConsumeFlow(ctx, f.tenantA.ID, []byte("s"), []byte("x"), time.Now())
 	if err != nil || flow.Verifier != "verifier-PLAINTEXT" {

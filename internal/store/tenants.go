@@ -22,6 +22,7 @@ type Project struct {
 	TenantID  string
 	Name      string
 	CreatedAt time.Time
+	AppID     string // the tenant app registration new connections use by default; "" the broker's
 }
 
 // Tenant reads the caller's own tenant.
@@ -48,7 +49,7 @@ func (s *Store) CreateProject(ctx context.Context, tenantID, name string) (Proje
 func (s *Store) ListProjects(ctx context.Context, tenantID string) ([]Project, error) {
 	var out []Project
 	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, tenant_id, name, created_at FROM projects ORDER BY lower(name)`)
+		rows, err := tx.Query(ctx, `SELECT id, tenant_id, name, created_at, coalesce(app_id::text, '') FROM projects ORDER BY lower(name)`)
 		if err != nil {
 			return err
 		}
@@ -62,7 +63,7 @@ func (s *Store) ListProjects(ctx context.Context, tenantID string) ([]Project, e
 func (s *Store) ProjectByName(ctx context.Context, tenantID, name string) (Project, error) {
 	var p Project
 	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, tenant_id, name, created_at FROM projects WHERE lower(name) = lower($1)`, name)
+		rows, err := tx.Query(ctx, `SELECT id, tenant_id, name, created_at, coalesce(app_id::text, '') FROM projects WHERE lower(name) = lower($1)`, name)
 		if err != nil {
 			return err
 		}
@@ -74,5 +75,5 @@ func (s *Store) ProjectByName(ctx context.Context, tenantID, name string) (Proje
 
 func scanProject(r pgx.CollectableRow) (Project, error) {
 	var p Project
-	return p, r.Scan(&p.ID, &p.TenantID, &p.Name, &p.CreatedAt)
+	return p, r.Scan(&p.ID, &p.TenantID, &p.Name, &p.CreatedAt, &p.AppID)
 }

@@ -114,6 +114,15 @@ type Options struct {
 	CacheMax int
 	// TouchInterval is how often last use is written (default 1m).
 	TouchInterval time.Duration
+	// Apps gives the client of a tenant's own app registration for the
+	// connections made with one (internal/tenantapps); nil: every
+	// connection refreshes with the broker's app.
+	Apps Apps
+}
+
+// Apps picks the identity-platform client of a tenant's app registration.
+type Apps interface {
+	Provider(ctx context.Context, tenantID, appID string) (oauth.Provider, error)
 }
 
 func (o *Options) defaults() {

@@ -202,7 +202,18 @@ func (s *Service) call(ctx context.Context, c *store.Connection, cr *store.Crede
 	if cr.RefreshToken == "" {
 		return nil, &oauth.Error{Code: "invalid_grant", Description: "The broker holds no refresh token for this connection."}
 	}
-	return s.provider.Refresh(ctx, authority, cr.RefreshToken)
+	p := s.provider
+	if c.AppID != "" && s.opts.Apps != nil {
+		// The refresh token belongs to the app the connection was made with.
+		ap, err := s.opts.Apps.Provider(ctx, c.TenantID, c.AppID)
+		if err != nil {
+			s.log.Error("tokens: the connection's app registration could not be loaded", "connection", c.ID, "app", c.AppID, "err", err)
+			return nil, &oauth.Error{HTTPStatus: 503, Code: "temporarily_unavailable",
+				Description: "The broker could not load the connection's app registration."}
+		}
+		p = ap
+	}
+	return p.Refresh(ctx, authority, cr.RefreshToken)
 }
 
 // authorityOf is the token endpoint's {tenant} for a connection.

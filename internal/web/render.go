@@ -53,6 +53,7 @@ func navFor(v *ViewerInfo, path string) []NavLink {
 		links = append(links, NavLink{Href: "/api-keys", Label: "API keys"})
 		links = append(links, NavLink{Href: "/settings/sso", Label: "Single sign-on"})
 		links = append(links, NavLink{Href: "/settings/connect", Label: "Connect links"})
+		links = append(links, NavLink{Href: "/settings/apps", Label: "Apps"})
 	}
 	if v.IsOperator || v.IsAdmin() {
 		links = append(links, NavLink{Href: "/webhooks", Label: "Webhooks"})

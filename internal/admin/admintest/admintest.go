@@ -32,6 +32,8 @@ import (
 	"github.com/brokerhq/broker/internal/connweb"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
 	"github.com/brokerhq/broker/internal/store"
+	"github.com/brokerhq/broker/internal/tenantapps"
+	"github.com/brokerhq/broker/internal/tenantappsweb"
 	"github.com/brokerhq/broker/internal/tokens"
 	"github.com/brokerhq/broker/internal/web"
 	"github.com/brokerhq/broker/internal/webhooks"
@@ -48,7 +50,8 @@ type Server struct {
 	Usage    *tokens.Usage
 	Verifier *apikeys.Verifier
 	AdminSvc *admin.Service
-	Webhooks *webhooks.Service // receivers on 127.0.0.1 allowed, as an operator would for local ones
+	Webhooks *webhooks.Service   // receivers on 127.0.0.1 allowed, as an operator would for local ones
+	Apps     *tenantapps.Service // tenants' own app registrations, verified at the sim
 
 	Operator store.Operator
 	Globex   store.Tenant
@@ -96,9 +99,11 @@ func NewAt(t testing.TB, host string) *Server {
 	tokenAPI := api.New(s.Store, s.Tokens, s.Verifier, s.Usage, logger, now)
 	adminAPI := adminapi.New(s.AdminSvc, s.Verifier, logger)
 	adminAPI.Webhooks = s.Webhooks
+	s.Apps = &tenantapps.Service{Store: s.Store, Verifier: s.MS, RedirectURL: s.Redirect, Logger: logger, Now: now}
+	adminAPI.Apps = s.Apps
 	router, err := web.New(web.Deps{Store: s.Store, Logger: logger, PublicURL: s.URL, SessionKeys: conntest.SessionKeys,
 		Now: now, Passwords: auth.CheapParams,
-		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount}, Home: adm.Home,
+		Mount: []func(chi.Router, *web.UI){conn.Mount, adm.Mount, tenantappsweb.New(s.Apps).Mount}, Home: adm.Home,
 		MountAPI: []func(chi.Router, *web.UI){
 			func(r chi.Router, _ *web.UI) { r.Route("/v1", tokenAPI.Routes) },
 			adminAPI.MountAPI,

@@ -14,6 +14,8 @@ import (
 // authentication: the sim is a test and demo tool bound to loopback.
 //
 //	GET    /_sim/counters                       snapshot {"token/refresh_token": 3, …}
+//	GET    /_sim/counters?client_id=…           the same, for the requests made as one app registration
+//	DELETE /_sim/apps/{clientId}/secrets        {"value"} removes that secret (Certificates & secrets › Delete)
 //	DELETE /_sim/counters                       reset
 //	GET    /_sim/directory                      tenants, users, apps (no secret values)
 //	POST   /_sim/tenants                        Tenant
@@ -36,7 +38,13 @@ import (
 //	DELETE /_sim/faults, DELETE /_sim/faults/{id}
 func (s *Sim) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_sim/counters", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.Counts()) })
+	mux.HandleFunc("GET /_sim/counters", func(w http.ResponseWriter, r *http.Request) {
+		if id := r.URL.Query().Get("client_id"); id != "" {
+			writeJSON(w, 200, s.CountsFor(id))
+			return
+		}
+		writeJSON(w, 200, s.Counts())
+	})
 	mux.HandleFunc("DELETE /_sim/counters", func(w http.ResponseWriter, r *http.Request) { s.ResetCounts(); w.WriteHeader(204) })
 	mux.HandleFunc("GET /_sim/directory", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.dir.listing()) })
 	mux.HandleFunc("POST /_sim/tenants", adminCall(func(t Tenant) (any, error) { return nil, s.AddTenant(t) }))
@@ -45,6 +53,9 @@ func (s *Sim) adminRoutes() http.Handler {
 	s.appStateRoutes(mux)
 	s.ssoControlRoutes(mux)
 	s.certRoutes(mux)
+	mux.HandleFunc("DELETE /_sim/apps/{clientId}/secrets", func(w http.ResponseWriter, r *http.Request) {
+		adminCall(func(sec Secret) (any, error) { return nil, s.RemoveSecret(r.PathValue("clientId"), sec.Value) })(w, r)
+	})
 	mux.HandleFunc("POST /_sim/apps/{clientId}/secrets", func(w http.ResponseWriter, r *http.Request) {
 		adminCall(func(sec Secret) (any, error) { return nil, s.AddSecret(r.PathValue("clientId"), sec) })(w, r)
 	})

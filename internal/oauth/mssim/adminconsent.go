@@ -11,6 +11,7 @@ import (
 // error=consent_required with AADSTS65004. Never on common or consumers.
 func (s *Sim) serveAdminConsent(w http.ResponseWriter, r *http.Request) {
 	s.counts.inc(EndpointAdminConsent, "")
+	s.counts.incClient(r.URL.Query().Get("client_id"), EndpointAdminConsent, "")
 	a, err := s.parseAuthority(r.PathValue("tenant"))
 	if err == nil && (a.kind == akCommon || a.kind == akConsumers) {
 		err = newErr(400, "invalid_request", 90130, "Admin consent is not supported over the /common or /consumers endpoints. Use the /organizations or tenant-specific endpoint.")

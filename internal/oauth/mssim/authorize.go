@@ -66,6 +66,7 @@ func (s *Sim) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.counts.inc(EndpointAuthorize, "")
 	q := r.URL.Query()
 	s.seen.record(q)
+	s.counts.incClient(q.Get("client_id"), EndpointAuthorize, "")
 	f, perr := s.startFlow(r, q, flowAuthorize)
 	if perr != nil {
 		s.showError(w, r, perr)

@@ -1,6 +1,10 @@
 package mssim
 
-import "sync/atomic"
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // Endpoint names for Count. The second argument of Count is the grant type
 // for EndpointToken and the resource ("me", "users", "mailFolders",
@@ -29,7 +33,13 @@ var counterLayout = map[string][]string{
 
 // counters is built once and never resized, so counting is two atomic adds
 // and no lock: exact under any concurrency.
-type counters struct{ eps map[string]*endpointCounter }
+type counters struct {
+	eps map[string]*endpointCounter
+	// byClient counts the same requests per client_id as sent (lower
+	// case), so a test can tell which app registration made them:
+	// "clientID endpoint" and "clientID endpoint/grant" → *atomic.Int64.
+	byClient sync.Map
+}
 
 type endpointCounter struct {
 	total atomic.Int64
@@ -60,6 +70,49 @@ func (c *counters) inc(ep, sub string) {
 		n = ec.subs["other"]
 	}
 	n.Add(1)
+}
+
+// incClient counts one request made as clientID ("" is not counted).
+func (c *counters) incClient(clientID, ep, sub string) {
+	if clientID == "" {
+		return
+	}
+	keys := []string{strings.ToLower(clientID) + " " + ep}
+	if sub != "" {
+		keys = append(keys, keys[0]+"/"+sub)
+	}
+	for _, k := range keys {
+		v, _ := c.byClient.LoadOrStore(k, new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
+	}
+}
+
+// CountFor is Count for the requests made as one app registration
+// (client_id, any case): authorize, adminconsent and token requests.
+func (s *Sim) CountFor(clientID, endpoint, grant string) int64 {
+	k := strings.ToLower(clientID) + " " + endpoint
+	if grant != "" {
+		k += "/" + grant
+	}
+	if v, ok := s.counts.byClient.Load(k); ok {
+		return v.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+// CountsFor is Counts for one client ID.
+func (s *Sim) CountsFor(clientID string) map[string]int64 {
+	prefix := strings.ToLower(clientID) + " "
+	out := map[string]int64{}
+	s.counts.byClient.Range(func(k, v any) bool {
+		if key := k.(string); strings.HasPrefix(key, prefix) {
+			if n := v.(*atomic.Int64).Load(); n != 0 {
+				out[strings.TrimPrefix(key, prefix)] = n
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // Count returns how many requests reached endpoint (one of the Endpoint
@@ -98,6 +151,7 @@ func (s *Sim) Counts() map[string]int64 {
 
 // ResetCounts sets every counter to zero.
 func (s *Sim) ResetCounts() {
+	s.counts.byClient.Range(func(k, _ any) bool { s.counts.byClient.Delete(k); return true })
 	for _, ec := range s.counts.eps {
 		ec.total.Store(0)
 		for _, n := range ec.subs {

@@ -2,6 +2,7 @@ package mssim
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -101,5 +102,51 @@ func TestCountersByEndpointAndGrant(t *testing.T) {
 		if got := e.sim.Count(tt.endpoint, tt.grant); got != tt.want {
 			t.Errorf("Count(%q, %q) = %d, want %d", tt.endpoint, tt.grant, got, tt.want)
 		}
+	}
+}
+
+// TestCountsByClient: token requests are counted per client_id as sent, so
+// two apps' requests stay apart; a removed secret is refused like a wrong one.
+func TestCountsByClient(t *testing.T) {
+	s := New(Options{})
+	d := SeedDemo(s, DemoConfig{RedirectURIs: []string{"https://broker.test/oauth/callback"}})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	post := func(clientID, secret string) int {
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},
+			"scope": {"https://graph.microsoft.com/.default"}}
+		resp, err := http.PostForm(srv.URL+"/"+d.Contoso.ID+"/oauth2/v2.0/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post(d.DaemonApp.ClientID, d.DaemonApp.Secret); got != 200 {
+		t.Fatalf("daemon app: HTTP %d", got)
+	}
+	post(d.WebApp.ClientID, d.WebApp.Secret)
+	post(d.WebApp.ClientID, d.WebApp.Secret)
+	if n := s.CountFor(strings.ToUpper(d.DaemonApp.ClientID), EndpointToken, "client_credentials"); n != 1 {
+		t.Errorf("daemon app counted %d client_credentials requests, want 1", n)
+	}
+	if n := s.CountFor(d.WebApp.ClientID, EndpointToken, ""); n != 2 {
+		t.Errorf("web app counted %d token requests, want 2", n)
+	}
+	if n := s.Count(EndpointToken, "client_credentials"); n != 3 {
+		t.Errorf("all apps: %d, want 3", n)
+	}
+	if err := s.RemoveSecret(d.DaemonApp.ClientID, d.DaemonApp.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if got := post(d.DaemonApp.ClientID, d.DaemonApp.Secret); got != 401 {
+		t.Errorf("removed secret: HTTP %d, want 401 (AADSTS7000215)", got)
+	}
+	if err := s.RemoveSecret(d.DaemonApp.ClientID, d.DaemonApp.Secret); err == nil {
+		t.Error("removing a secret twice worked")
+	}
+	s.ResetCounts()
+	if n := s.CountFor(d.WebApp.ClientID, EndpointToken, ""); n != 0 {
+		t.Errorf("after reset: %d", n)
 	}
 }

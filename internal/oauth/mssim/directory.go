@@ -272,6 +272,33 @@ func (s *Sim) AddSecret(clientID string, sec Secret) error {
 	return nil
 }
 
+// RemoveSecret deletes one client secret of an app, as an admin deletes
+// it under Certificates & secrets: from then on it is refused with
+// AADSTS7000215, like any value the app does not hold ("Microsoft Entra
+// authentication and authorization error codes",
+// learn.microsoft.com/entra/identity-platform/reference-error-codes).
+func (s *Sim) RemoveSecret(clientID, value string) error {
+	a := s.dir.app(clientID)
+	if a == nil {
+		return fmt.Errorf("mssim: remove secret: unknown app %q", clientID)
+	}
+	sum := sha256.Sum256([]byte(value))
+	s.dir.mu.Lock()
+	defer s.dir.mu.Unlock()
+	old := *a.secrets.Load()
+	secs := make([]secret, 0, len(old))
+	for _, sec := range old {
+		if sec.hash != sum {
+			secs = append(secs, sec)
+		}
+	}
+	if len(secs) == len(old) {
+		return fmt.Errorf("mssim: remove secret: app %q has no such secret", clientID)
+	}
+	a.secrets.Store(&secs)
+	return nil
+}
+
 func catalogSet(names []string, ok func(perm) bool) (scopeSet, error) {
 	var set scopeSet
 	for _, n := range names {

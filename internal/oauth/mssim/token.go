@@ -22,6 +22,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.counts.inc(EndpointToken, grantType)
 
 	clientID, secret, _ := clientCredentialsOf(r)
+	s.counts.incClient(clientID, EndpointToken, grantType)
 	if s.faults.enabled() {
 		if f, ok := s.faults.match(EndpointToken, grantType, clientID, s.subjectOf(grantType, form)); ok {
 			f.wait(r.Context())
