@@ -92,15 +92,35 @@ func (q ConnectionQuery) where(filterStatus bool) (string, []any) {
 	}
 	if s := strings.TrimSpace(q.Search); s != "" {
 		pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
-		n := "$" + fmt.Sprint(len(args)+1)
-		add("(lower(c.name) LIKE ? OR lower(c.account_username) LIKE "+n+" OR lower(c.end_user_id) LIKE "+n+
-			" OR lower(c.end_user_email) LIKE "+n+" OR lower(c.end_user_display_name) LIKE "+n+")", pattern)
+		if q.AllTenants {
+			// broker_system's policy admits every row, so the LIKE is an
+			// index condition on connections_search as it stands.
+			add(searchDoc("c")+" LIKE ?", pattern)
+		} else {
+			// Under broker_app's policy it could not be (migration 00016):
+			// the connection_search view applies the tenant itself.
+			add("c.id IN (SELECT s.id FROM connection_search s WHERE s.doc LIKE ?)", pattern)
+		}
 	}
 	if len(conds) == 0 {
 		return "TRUE", args
 	}
 	return strings.Join(conds, " AND "), args
 }
+
+// searchDoc is the text a search looks in, the expression migration 00016
+// indexes with trigrams: the name, account and end user, lowercased and
+// joined by U+001F (a search may not contain it, so no match spans fields).
+func searchDoc(alias string) string {
+	f := func(col string) string { return alias + "." + col }
+	return "lower(" + strings.Join([]string{f("name"), f("account_username"), f("end_user_id"), f("end_user_email"),
+		f("end_user_display_name")}, ` || E'\x1f' || `) + ")"
+}
+
+// validSearch refuses what a search box never sends: the fields' separator.
+func validSearch(s string) bool { return !strings.ContainsRune(s, searchSep) }
+
+const searchSep = '\x1f'
 
 // PageQuery returns the SQL and arguments of the first or next page, exposed
 // so a test can EXPLAIN exactly what the list runs.
@@ -109,7 +129,7 @@ func (q ConnectionQuery) PageQuery() (string, []any, error) {
 	if !ok {
 		sort = sorts["newest"]
 	}
-	if !validText(q.Search, q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort, q.EndUserID) {
+	if !validText(q.Search, q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort, q.EndUserID) || !validSearch(q.Search) {
 		return "", nil, fmt.Errorf("store: list connections: %w", ErrInvalid)
 	}
 	where, args := q.where(true)
@@ -176,15 +196,17 @@ func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (Connec
 }
 
 // CountConnectionsByStatus counts the list's connections per status, with
-// every filter but the status applied.
+// every filter but the status applied. Without a search or an end user, it
+// sums connection_counts (kept by triggers, migration 00016): a few rows per
+// project instead of a count over the tenant's connections.
 func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery) (map[string]int, error) {
-	if !validText(q.Search, q.ProjectID, q.AccountType, q.AuthType, q.EndUserID) {
+	if !validText(q.Search, q.ProjectID, q.AccountType, q.AuthType, q.EndUserID) || !validSearch(q.Search) {
 		return nil, fmt.Errorf("store: count connections: %w", ErrInvalid)
 	}
-	where, args := q.where(false)
+	sql, args := q.countQuery()
 	counts := map[string]int{}
 	err := s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT c.status, count(*) FROM connections c WHERE `+where+` GROUP BY c.status`, args...)
+		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
@@ -195,9 +217,23 @@ func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery)
 			if err := rows.Scan(&st, &n); err != nil {
 				return err
 			}
-			counts[st] = n
+			if n > 0 {
+				counts[st] = n
+			}
 		}
 		return rows.Err()
 	})
 	return counts, mapErr("count connections", err)
+}
+
+// countQuery is CountConnectionsByStatus's statement, exposed to EXPLAIN
+// tests through CountQuery.
+func (q ConnectionQuery) countQuery() (string, []any) {
+	if strings.TrimSpace(q.Search) == "" && q.EndUserID == "" {
+		// Every other filter is a column of connection_counts' key.
+		where, args := q.where(false)
+		return `SELECT c.status, sum(c.n)::bigint FROM connection_counts c WHERE ` + where + ` GROUP BY c.status`, args
+	}
+	where, args := q.where(false)
+	return `SELECT c.status, count(*) FROM connections c WHERE ` + where + ` GROUP BY c.status`, args
 }
