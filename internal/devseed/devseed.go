@@ -37,7 +37,7 @@ type Options struct {
 	RefreshToken string
 	Scopes       []string // requested and granted (default Mail.Read and Mail.Send)
 	Batch        int      // rows per COPY (default 10,000)
-	// Workers write batches at once, each its own transaction (default 4):
+	// Workers write batches at once, each its own transaction (default 2):
 	// a row's cost is in Postgres (two foreign-key checks and a dozen index
 	// entries), so more than one backend shares it.
 	Workers  int
@@ -57,7 +57,7 @@ func Seed(ctx context.Context, st *store.Store, o Options) (Result, error) {
 	o.Tenants = orInt(o.Tenants, 200)
 	o.ProjectsPerTenant = orInt(o.ProjectsPerTenant, 5)
 	o.Batch = orInt(o.Batch, 10_000)
-	o.Workers = orInt(o.Workers, 4)
+	o.Workers = orInt(o.Workers, 2)
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
