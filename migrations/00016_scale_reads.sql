@@ -112,21 +112,23 @@ CREATE INDEX connections_search ON connections USING gin (lower(name || E'\x1f' 
 -- Under broker_app's policy a LIKE (not leakproof) may only be checked after
 -- the tenant predicate, never as an index condition, so a tenant's search
 -- could not use the index. This view reads connections as its owner (the
--- policy above) and applies the tenant predicate itself; it is not a
--- security_barrier view, so the planner may check the broker's LIKE first,
--- through the index. That is sound here because the only condition put on
--- it is the list's escaped LIKE, whose outcome (and any error) does not
--- depend on another tenant's rows; the rows it yields are exactly the
--- current tenant's (TestSearchStaysInTheTenant). It exposes IDs and the
--- search text only; the list joins back to connections under RLS. The
--- tenant test is IS NOT DISTINCT FROM, not =, on purpose: an equality would
--- join the planner's equivalence class with the list's RLS predicate and
--- bring that predicate's security level back onto this scan, and the index
--- would be lost again (no tenant set: NULL, which matches no row).
-CREATE VIEW connection_search AS
-  SELECT id, tenant_id, lower(name || E'\x1f' || account_username || E'\x1f' || end_user_id || E'\x1f' ||
-    end_user_email || E'\x1f' || end_user_display_name) AS doc
-  FROM connections WHERE tenant_id IS NOT DISTINCT FROM broker_tenant();
+-- policy above) and applies the tenant predicate and the search itself,
+-- both inside one security barrier: the planner may check the LIKE first,
+-- through the index, and any condition a caller adds from outside runs only
+-- on what the view yields, the current tenant's rows (injected SQL learns
+-- nothing of other tenants from errors). The pattern comes from
+-- broker.search, set per transaction by the store like broker.tenant_id; no
+-- tenant or no pattern: no rows (TestSearchStaysInTheTenant). The tenant
+-- test is IS NOT DISTINCT FROM, not =, on purpose: an equality would join
+-- the planner's equivalence class with the list's RLS predicate on
+-- connections and bring that predicate's security level onto this scan,
+-- and the index would be lost again. It yields IDs only; the list joins
+-- back to connections under RLS.
+CREATE VIEW connection_search WITH (security_barrier) AS
+  SELECT id FROM connections
+  WHERE tenant_id IS NOT DISTINCT FROM broker_tenant()
+    AND lower(name || E'\x1f' || account_username || E'\x1f' || end_user_id || E'\x1f' ||
+              end_user_email || E'\x1f' || end_user_display_name) LIKE current_setting('broker.search', true);
 GRANT SELECT ON connection_search TO broker_app;
 
 -- ---------------------------------------------------------------------------

@@ -101,6 +101,18 @@ func run(ctx context.Context, c config) error {
 			_, err := st.QueryConnections(ctx, store.ConnectionQuery{AllTenants: true, Search: "user00012"})
 			return err
 		}},
+		{"status counts of search \"user00012\", largest tenant", func() error {
+			_, err := st.CountConnectionsByStatus(ctx, store.ConnectionQuery{TenantID: big, Search: "user00012"})
+			return err
+		}},
+		{"search \"mailbox\" (in every row), largest tenant", func() error {
+			_, err := st.QueryConnections(ctx, store.ConnectionQuery{TenantID: big, Search: "mailbox"})
+			return err
+		}},
+		{"search \"mailbox\" (in every row), operator", func() error {
+			_, err := st.QueryConnections(ctx, store.ConnectionQuery{AllTenants: true, Search: "mailbox"})
+			return err
+		}},
 	} {
 		d, err := timeIt(7, q.fn)
 		if err != nil {

@@ -27,6 +27,11 @@ type ConnectionQuery struct {
 	Sort        string // newest (default) | oldest | name | name_desc
 	Cursor      string // from the previous page's Next
 	Limit       int
+
+	// searchIndex: a tenant's search reads the trigram index through the
+	// connection_search view (a selective pattern) instead of filtering the
+	// tenant's rows in the list's order (a common one); see searchPlan.
+	searchIndex bool
 }
 
 // BrokenStatuses need a person to act before the connection works again.
@@ -90,17 +95,14 @@ func (q ConnectionQuery) where(filterStatus bool) (string, []any) {
 	if q.EndUserID != "" {
 		add("c.end_user_id = ?", q.EndUserID)
 	}
-	if s := strings.TrimSpace(q.Search); s != "" {
-		pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
-		if q.AllTenants {
-			// broker_system's policy admits every row, so the LIKE is an
-			// index condition on connections_search as it stands.
-			add(searchDoc("c")+" LIKE ?", pattern)
-		} else {
-			// Under broker_app's policy it could not be (migration 00016):
-			// the connection_search view applies the tenant itself.
-			add("c.id IN (SELECT s.id FROM connection_search s WHERE s.doc LIKE ?)", pattern)
-		}
+	if q.searchIndex {
+		// The view reads the pattern from broker.search (searchPlan set it).
+		conds = append(conds, "c.id IN (SELECT s.id FROM connection_search s)")
+	} else if pattern := q.searchPattern(); pattern != "" {
+		// For an operator (broker_system's policy admits every row) this is
+		// an index condition on connections_search as it stands; under a
+		// tenant's policy it is a filter on the tenant's rows.
+		add(searchDoc("c")+" LIKE ?", pattern)
 	}
 	if len(conds) == 0 {
 		return "TRUE", args
@@ -115,6 +117,45 @@ func searchDoc(alias string) string {
 	f := func(col string) string { return alias + "." + col }
 	return "lower(" + strings.Join([]string{f("name"), f("account_username"), f("end_user_id"), f("end_user_email"),
 		f("end_user_display_name")}, ` || E'\x1f' || `) + ")"
+}
+
+// searchPattern is the LIKE pattern of the search ("" for none).
+func (q ConnectionQuery) searchPattern() string {
+	s := strings.TrimSpace(q.Search)
+	if s == "" {
+		return ""
+	}
+	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
+}
+
+// searchIndexMax: a tenant's search whose pattern Postgres expects in fewer
+// rows than this reads the trigram index; a commoner one walks the tenant's
+// rows in the list's order, where matches are dense enough to fill a page soon.
+const searchIndexMax = 2000
+
+// searchPlan, in a tenant's transaction, hands the pattern to the
+// connection_search view (broker.search) and asks the planner how many rows
+// it expects there, to choose between the index and the list's order. Under
+// the tenant's policy the planner cannot weigh the two itself: the LIKE may
+// not be an index condition on connections (migration 00016).
+func searchPlan(ctx context.Context, tx pgx.Tx, q *ConnectionQuery) error {
+	pattern := q.searchPattern()
+	if q.AllTenants || pattern == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "SELECT set_config('broker.search', $1, true)", pattern); err != nil {
+		return err
+	}
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) SELECT id FROM connection_search").Scan(&plan); err != nil {
+		return err
+	}
+	q.searchIndex = len(plan) == 1 && plan[0].Plan.Rows < searchIndexMax
+	return nil
 }
 
 // validSearch refuses what a search box never sends: the fields' separator.
@@ -158,11 +199,17 @@ func (q ConnectionQuery) PageQuery() (string, []any, error) {
 // QueryConnections returns one page of the list.
 func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (ConnectionPage, error) {
 	var page ConnectionPage
-	sql, args, err := q.PageQuery()
-	if err != nil {
+	if _, _, err := q.PageQuery(); err != nil {
 		return page, err
 	}
-	err = s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
+	err := s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
+		if err := searchPlan(ctx, tx, &q); err != nil {
+			return err
+		}
+		sql, args, err := q.PageQuery()
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -203,9 +250,12 @@ func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery)
 	if !validText(q.Search, q.ProjectID, q.AccountType, q.AuthType, q.EndUserID) || !validSearch(q.Search) {
 		return nil, fmt.Errorf("store: count connections: %w", ErrInvalid)
 	}
-	sql, args := q.countQuery()
 	counts := map[string]int{}
 	err := s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
+		if err := searchPlan(ctx, tx, &q); err != nil {
+			return err
+		}
+		sql, args := q.countQuery()
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
