@@ -15,7 +15,7 @@ func (q ConnectionQuery) CountQuery() (string, []any) { return q.countQuery() }
 // SearchPlan is searchPlan for EXPLAIN tests: it sets broker.search in tx
 // and returns q as the store would run it.
 func SearchPlan(ctx context.Context, tx pgx.Tx, q ConnectionQuery) (ConnectionQuery, error) {
-	err := searchPlan(ctx, tx, &q)
+	err := searchPlan(ctx, tx, &q, true)
 	return q, err
 }
 
