@@ -95,7 +95,7 @@ func (q ConnectionQuery) where(filterStatus bool) (string, []any) {
 	if q.EndUserID != "" {
 		add("c.end_user_id = ?", q.EndUserID)
 	}
-	if q.searchIndex {
+	if q.searchIndex && !q.AllTenants {
 		// The view reads the pattern from broker.search (searchPlan set it).
 		conds = append(conds, "c.id IN (SELECT s.id FROM connection_search s)")
 	} else if pattern := q.searchPattern(); pattern != "" {
@@ -140,7 +140,7 @@ const searchIndexMax = 2000
 // not be an index condition on connections (migration 00016).
 func searchPlan(ctx context.Context, tx pgx.Tx, q *ConnectionQuery, page bool) error {
 	pattern := q.searchPattern()
-	if q.AllTenants || pattern == "" {
+	if pattern == "" {
 		return nil
 	}
 	if _, err := tx.Exec(ctx, "SELECT set_config('broker.search', $1, true)", pattern); err != nil {
@@ -151,20 +151,29 @@ func searchPlan(ctx context.Context, tx pgx.Tx, q *ConnectionQuery, page bool) e
 			Rows float64 `json:"Plan Rows"`
 		}
 	}
-	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) SELECT id FROM connection_search").Scan(&plan); err != nil {
+	// An operator's estimate comes from connection_search_all (every
+	// tenant); the LIKE then stays on connections, an index condition there.
+	view := "connection_search"
+	if q.AllTenants {
+		view = "connection_search_all"
+	}
+	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) SELECT id FROM "+view).Scan(&plan); err != nil {
 		return err
 	}
 	q.searchIndex = len(plan) == 1 && plan[0].Plan.Rows < searchIndexMax
 	if !q.searchIndex {
-		// Under RLS the planner may not use the column statistics to weigh
-		// a LIKE (not leakproof), so it takes a common pattern for a rare
-		// one and sorts the whole tenant; the estimate above says it is
-		// common, so walk the list's index instead (this transaction only).
+		// Under RLS (even broker_system's USING true) the planner may not
+		// use the column statistics to weigh a LIKE (not leakproof), so it
+		// takes a common pattern for a rare one and sorts the whole tenant
+		// (or table); the estimate above says it is common, so walk the
+		// list's index instead (this transaction only).
 		// The walk's cost is then overstated, which would buy a JIT
 		// compilation (~200 ms) for a query that takes milliseconds.
 		sets := []string{"SET LOCAL jit = off"}
 		if page {
-			sets = append(sets, "SET LOCAL enable_sort = off")
+			// And no parallel workers: starting them costs more than the
+			// few pages the walk reads before the page is full.
+			sets = append(sets, "SET LOCAL enable_sort = off", "SET LOCAL max_parallel_workers_per_gather = 0")
 		}
 		for _, set := range sets {
 			if _, err := tx.Exec(ctx, set); err != nil {
