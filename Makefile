@@ -54,6 +54,13 @@ bench: pg-ready
 	$(GO) run ./bench/tokenbench
 	$(GO) run ./bench/proxybench
 
+# bench-scale: the database's work at SCALE connections (seeding, the admin
+# list, counts and search, change feed, usage flush, start-up, keep-alive;
+# docs/benchmarks.md). Makes and drops a database of its own.
+SCALE ?= 100000
+bench-scale: pg-ready
+	$(GO) run ./bench/scalebench -connections $(SCALE)
+
 # bench-webhooks: one replica's webhook deliveries per second and the
 # latency from a status change to its receipt (docs/benchmarks.md).
 bench-webhooks: pg-ready

@@ -347,6 +347,9 @@ func housekeeping(ctx context.Context, st *store.Store, now func() time.Time, lo
 		if _, err := st.DeleteExpiredFlows(ctx, now().Add(-time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: flows", "err", err)
 		}
+		if _, err := st.PruneConnectionDeletions(ctx, now().Add(-store.TombstoneKeep)); err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping: connection tombstones", "err", err)
+		}
 		// Connect sessions answer GET for 30 days after they expire, then go.
 		if _, err := st.DeleteOldConnectSessions(ctx, now().Add(-30*24*time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: connect sessions", "err", err)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	mrand "math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,9 +35,13 @@ type Options struct {
 	// NotFetchable). Microsoft keeps a refresh token valid after using it,
 	// so one real token may serve many rows in a benchmark.
 	RefreshToken string
-	Scopes       []string  // requested and granted (default Mail.Read and Mail.Send)
-	Batch        int       // rows per COPY (default 10,000)
-	Progress     io.Writer // a line per 100,000 rows; nil: quiet
+	Scopes       []string // requested and granted (default Mail.Read and Mail.Send)
+	Batch        int      // rows per COPY (default 10,000)
+	// Workers write batches at once, each its own transaction (default 2):
+	// a row's cost is in Postgres (two foreign-key checks and a dozen index
+	// entries), so more than one backend shares it.
+	Workers  int
+	Progress io.Writer // a line per 100,000 rows; nil: quiet
 }
 
 // Result is what was seeded.
@@ -52,6 +57,7 @@ func Seed(ctx context.Context, st *store.Store, o Options) (Result, error) {
 	o.Tenants = orInt(o.Tenants, 200)
 	o.ProjectsPerTenant = orInt(o.ProjectsPerTenant, 5)
 	o.Batch = orInt(o.Batch, 10_000)
+	o.Workers = orInt(o.Workers, 2)
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
@@ -79,24 +85,57 @@ func Seed(ctx context.Context, st *store.Store, o Options) (Result, error) {
 			res.Projects[t.ID] = append(res.Projects[t.ID], p)
 		}
 	}
+	// One generator (the spread stays as a single sequence makes it), many
+	// writers.
 	g := newGen(o, res)
-	batch := make([]store.SeedConnection, 0, o.Batch)
-	for res.Rows < o.Connections {
-		batch = batch[:0]
-		for len(batch) < o.Batch && res.Rows+len(batch) < o.Connections {
-			batch = append(batch, g.row(res.Rows+len(batch)))
+	batches := make(chan []store.SeedConnection)
+	done := make(chan int)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var firstErr error
+	var once sync.Once
+	for range o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				if err := st.SeedConnections(wctx, b); err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				done <- len(b)
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+	go func() {
+		defer close(batches)
+		for made := 0; made < o.Connections; {
+			batch := make([]store.SeedConnection, 0, min(o.Batch, o.Connections-made))
+			for len(batch) < cap(batch) {
+				batch = append(batch, g.row(made+len(batch)))
+			}
+			made += len(batch)
+			select {
+			case batches <- batch:
+			case <-wctx.Done():
+				return
+			}
 		}
-		if err := st.SeedConnections(ctx, batch); err != nil {
-			return res, fmt.Errorf("devseed: %w", err)
-		}
+	}()
+	for n := range done {
 		before := res.Rows
-		res.Rows += len(batch)
+		res.Rows += n
 		if o.Progress != nil && res.Rows/100_000 != before/100_000 {
 			fmt.Fprintf(o.Progress, "%d connections, %.0f/s\n", res.Rows, float64(res.Rows)/time.Since(start).Seconds())
 		}
 	}
 	res.Elapsed = time.Since(start)
-	return res, nil
+	if firstErr != nil {
+		return res, fmt.Errorf("devseed: %w", firstErr)
+	}
+	return res, ctx.Err()
 }
 
 func orInt(v, def int) int {

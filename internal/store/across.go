@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -251,6 +253,100 @@ func (s *Store) ConnectionStamps(ctx context.Context, ids []string) ([]Connectio
 		return err
 	})
 	return out, mapErr("connection stamps", err)
+}
+
+// ChangeMark is where a change feed starts: the oldest transaction still
+// running now (pg_snapshot_xmin). Every change not yet visible to a read made
+// after this call carries a transaction ID at or above it.
+// Across tenants: the mark is the cluster's, not a tenant's; no rows are read.
+func (s *Store) ChangeMark(ctx context.Context) (uint64, error) {
+	var mark string
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&mark)
+	})
+	if err != nil {
+		return 0, mapErr("change mark", err)
+	}
+	return parseMark(mark)
+}
+
+func parseMark(s string) (uint64, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("store: change mark %q: %w", s, err)
+	}
+	return n, nil
+}
+
+// ConnectionChanges is one read of the change feed.
+type ConnectionChanges struct {
+	Changed []ConnectionStamp // rows whose version or status changed (again, possibly: reads overlap)
+	Deleted []string          // IDs of rows deleted
+	Next    uint64            // the mark to read from next time
+}
+
+// ConnectionChangesSince reads the connections changed or deleted by
+// transactions with IDs at or above mark (migration 00016 stamps them), and
+// the next mark: the oldest transaction running at this read. A transaction
+// that took its ID before another but commits after it is still running at
+// the read that sees the other's change, so its ID is at or above the next
+// mark and the next read returns it: nothing committed late is missed
+// (TestChangeFeedSeesALateCommit). The cost is the changes since the oldest
+// running transaction began, not the number of cached connections; a
+// long-running transaction anywhere in the cluster widens the window (rows
+// are read again, harmlessly) until it ends.
+// Across tenants: a replica's cache holds every tenant's connections; one
+// read serves them all.
+func (s *Store) ConnectionChangesSince(ctx context.Context, mark uint64) (ConnectionChanges, error) {
+	var out ConnectionChanges
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		// One statement, one snapshot: the mark and the rows agree.
+		rows, err := tx.Query(ctx, `SELECT 0 AS kind, NULL::text, NULL::bigint, NULL::text, pg_snapshot_xmin(pg_current_snapshot())::text
+			UNION ALL SELECT 1, id::text, version, status, NULL FROM connections WHERE change_xid >= $1::text::xid8
+			UNION ALL SELECT 2, connection_id::text, NULL, NULL, NULL FROM connection_deletions WHERE change_xid >= $1::text::xid8`,
+			strconv.FormatUint(mark, 10))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var kind int
+			var id, status, next *string
+			var version *int64
+			if err := rows.Scan(&kind, &id, &version, &status, &next); err != nil {
+				return err
+			}
+			switch kind {
+			case 0:
+				if out.Next, err = parseMark(*next); err != nil {
+					return err
+				}
+			case 1:
+				out.Changed = append(out.Changed, ConnectionStamp{ID: *id, Version: *version, Status: *status})
+			case 2:
+				out.Deleted = append(out.Deleted, *id)
+			}
+		}
+		return rows.Err()
+	})
+	return out, mapErr("connection changes", err)
+}
+
+// TombstoneKeep is how long a deleted connection's tombstone is kept for
+// the replicas' change feeds (housekeeping prunes older ones).
+const TombstoneKeep = 24 * time.Hour
+
+// PruneConnectionDeletions removes tombstones older than before: a replica
+// whose feed fell further behind than that re-reads its whole cache instead.
+// Across tenants: housekeeping prunes every tenant's tombstones at once.
+func (s *Store) PruneConnectionDeletions(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM connection_deletions WHERE deleted_at < $1`, before)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, mapErr("prune connection deletions", err)
 }
 
 // ActiveAPIKeyIDs returns those of ids that still exist and are not revoked,
@@ -630,15 +726,23 @@ func (s *Store) TouchConnections(ctx context.Context, lastUsed map[string]time.T
 	if len(lastUsed) == 0 {
 		return nil
 	}
+	// In ID order, so two replicas flushing overlapping sets lock rows in
+	// the same order; a row already used later is left alone (no new row
+	// version); last_used_at is in no index, so the rest are heap-only
+	// updates where the page has room (fillfactor, migration 00016).
 	ids := make([]string, 0, len(lastUsed))
-	ats := make([]time.Time, 0, len(lastUsed))
-	for id, at := range lastUsed {
+	for id := range lastUsed {
 		ids = append(ids, id)
-		ats = append(ats, at)
+	}
+	slices.Sort(ids)
+	ats := make([]time.Time, len(ids))
+	for i, id := range ids {
+		ats[i] = lastUsed[id]
 	}
 	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE connections c SET last_used_at = GREATEST(coalesce(c.last_used_at, v.at), v.at)
-			FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at) WHERE c.id = v.id`, ids, ats)
+		_, err := tx.Exec(ctx, `UPDATE connections c SET last_used_at = v.at
+			FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)
+			WHERE c.id = v.id AND (c.last_used_at IS NULL OR c.last_used_at < v.at)`, ids, ats)
 		return err
 	})
 	return mapErr("touch connections", err)

@@ -16,6 +16,7 @@ import (
 var crossTenantQueries = []string{
 	"APIKeyByPrefix", "ActiveAPIKeyIDs", "AddGraphUsage", "AddTokenUsage", "AppendAudit", "AppendBrokerEvent",
 	"ClaimDueConnections", "ClaimWebhookDeliveries", "ConnectSessionByTokenHash", "ConnectionStamps",
+	"ChangeMark", "ConnectionChangesSince", "PruneConnectionDeletions",
 	"ConnectionTenantID", "CountNotUnderPrimary", "CreateAPIKey", "CreateOperator", "CreateSession",
 	"CreateTenant", "CreateUser", "DeleteAbandonedConnections", "DeleteExpiredFlows", "DeleteExpiredSessions",
 	"DeleteOldConnectSessions", "DeleteSession", "FinishWebhookDelivery", "ListTenants", "Operator",

@@ -27,6 +27,11 @@ type ConnectionQuery struct {
 	Sort        string // newest (default) | oldest | name | name_desc
 	Cursor      string // from the previous page's Next
 	Limit       int
+
+	// searchIndex: a tenant's search reads the trigram index through the
+	// connection_search view (a selective pattern) instead of filtering the
+	// tenant's rows in the list's order (a common one); see searchPlan.
+	searchIndex bool
 }
 
 // BrokenStatuses need a person to act before the connection works again.
@@ -90,17 +95,106 @@ func (q ConnectionQuery) where(filterStatus bool) (string, []any) {
 	if q.EndUserID != "" {
 		add("c.end_user_id = ?", q.EndUserID)
 	}
-	if s := strings.TrimSpace(q.Search); s != "" {
-		pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
-		n := "$" + fmt.Sprint(len(args)+1)
-		add("(lower(c.name) LIKE ? OR lower(c.account_username) LIKE "+n+" OR lower(c.end_user_id) LIKE "+n+
-			" OR lower(c.end_user_email) LIKE "+n+" OR lower(c.end_user_display_name) LIKE "+n+")", pattern)
+	if q.searchIndex && !q.AllTenants {
+		// The view reads the pattern from broker.search (searchPlan set it).
+		conds = append(conds, "c.id IN (SELECT s.id FROM connection_search s)")
+	} else if pattern := q.searchPattern(); pattern != "" {
+		// For an operator (broker_system's policy admits every row) this is
+		// an index condition on connections_search as it stands; under a
+		// tenant's policy it is a filter on the tenant's rows.
+		add(searchDoc("c")+" LIKE ?", pattern)
 	}
 	if len(conds) == 0 {
 		return "TRUE", args
 	}
 	return strings.Join(conds, " AND "), args
 }
+
+// searchDoc is the text a search looks in, the expression migration 00016
+// indexes with trigrams: the name, account and end user, lowercased and
+// joined by U+001F (a search may not contain it, so no match spans fields).
+func searchDoc(alias string) string {
+	f := func(col string) string { return alias + "." + col }
+	return "lower(" + strings.Join([]string{f("name"), f("account_username"), f("end_user_id"), f("end_user_email"),
+		f("end_user_display_name")}, ` || E'\x1f' || `) + ")"
+}
+
+// searchPattern is the LIKE pattern of the search ("" for none).
+func (q ConnectionQuery) searchPattern() string {
+	s := strings.TrimSpace(q.Search)
+	if s == "" {
+		return ""
+	}
+	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
+}
+
+// searchIndexMax: a tenant's search whose pattern Postgres expects in fewer
+// rows than this reads the trigram index; a commoner one walks the tenant's
+// rows in the list's order, where matches are dense enough to fill a page soon.
+const searchIndexMax = 2000
+
+// searchPlan, in a tenant's transaction, hands the pattern to the
+// connection_search view (broker.search) and asks the planner how many rows
+// it expects there, to choose between the index and the list's order. Under
+// the tenant's policy the planner cannot weigh the two itself: the LIKE may
+// not be an index condition on connections (migration 00016).
+func searchPlan(ctx context.Context, tx pgx.Tx, q *ConnectionQuery, page bool) error {
+	pattern := q.searchPattern()
+	if pattern == "" {
+		return nil
+	}
+	// A plan for this pattern, never the generic one Postgres caches for a
+	// prepared statement after five runs (a rare pattern's plan, reused
+	// for a common one, took 5 s at 100,000 rows), and the settings below
+	// must reach the planner.
+	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "SELECT set_config('broker.search', $1, true)", pattern); err != nil {
+		return err
+	}
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	// An operator's estimate comes from connection_search_all (every
+	// tenant); the LIKE then stays on connections, an index condition there.
+	view := "connection_search"
+	if q.AllTenants {
+		view = "connection_search_all"
+	}
+	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) SELECT id FROM "+view).Scan(&plan); err != nil {
+		return err
+	}
+	q.searchIndex = len(plan) == 1 && plan[0].Plan.Rows < searchIndexMax
+	if !q.searchIndex {
+		// Under RLS (even broker_system's USING true) the planner may not
+		// use the column statistics to weigh a LIKE (not leakproof), so it
+		// takes a common pattern for a rare one and sorts the whole tenant
+		// (or table); the estimate above says it is common, so walk the
+		// list's index instead (this transaction only).
+		// The walk's cost is then overstated, which would buy a JIT
+		// compilation (~200 ms) for a query that takes milliseconds.
+		sets := []string{"SET LOCAL jit = off"}
+		if page {
+			// And no parallel workers: starting them costs more than the
+			// few pages the walk reads before the page is full.
+			sets = append(sets, "SET LOCAL enable_sort = off", "SET LOCAL max_parallel_workers_per_gather = 0")
+		}
+		for _, set := range sets {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// validSearch refuses what a search box never sends: the fields' separator.
+func validSearch(s string) bool { return !strings.ContainsRune(s, searchSep) }
+
+const searchSep = '\x1f'
 
 // PageQuery returns the SQL and arguments of the first or next page, exposed
 // so a test can EXPLAIN exactly what the list runs.
@@ -109,7 +203,7 @@ func (q ConnectionQuery) PageQuery() (string, []any, error) {
 	if !ok {
 		sort = sorts["newest"]
 	}
-	if !validText(q.Search, q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort, q.EndUserID) {
+	if !validText(q.Search, q.Status, q.ProjectID, q.AccountType, q.AuthType, q.Sort, q.EndUserID) || !validSearch(q.Search) {
 		return "", nil, fmt.Errorf("store: list connections: %w", ErrInvalid)
 	}
 	where, args := q.where(true)
@@ -138,11 +232,17 @@ func (q ConnectionQuery) PageQuery() (string, []any, error) {
 // QueryConnections returns one page of the list.
 func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (ConnectionPage, error) {
 	var page ConnectionPage
-	sql, args, err := q.PageQuery()
-	if err != nil {
+	if _, _, err := q.PageQuery(); err != nil {
 		return page, err
 	}
-	err = s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
+	err := s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
+		if err := searchPlan(ctx, tx, &q, true); err != nil {
+			return err
+		}
+		sql, args, err := q.PageQuery()
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -176,15 +276,20 @@ func (s *Store) QueryConnections(ctx context.Context, q ConnectionQuery) (Connec
 }
 
 // CountConnectionsByStatus counts the list's connections per status, with
-// every filter but the status applied.
+// every filter but the status applied. Without a search or an end user, it
+// sums connection_counts (kept by triggers, migration 00016): a few rows per
+// project instead of a count over the tenant's connections.
 func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery) (map[string]int, error) {
-	if !validText(q.Search, q.ProjectID, q.AccountType, q.AuthType, q.EndUserID) {
+	if !validText(q.Search, q.ProjectID, q.AccountType, q.AuthType, q.EndUserID) || !validSearch(q.Search) {
 		return nil, fmt.Errorf("store: count connections: %w", ErrInvalid)
 	}
-	where, args := q.where(false)
 	counts := map[string]int{}
 	err := s.inScope(ctx, Scope{TenantID: q.TenantID, AllTenants: q.AllTenants}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT c.status, count(*) FROM connections c WHERE `+where+` GROUP BY c.status`, args...)
+		if err := searchPlan(ctx, tx, &q, false); err != nil {
+			return err
+		}
+		sql, args := q.countQuery()
+		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
@@ -195,9 +300,23 @@ func (s *Store) CountConnectionsByStatus(ctx context.Context, q ConnectionQuery)
 			if err := rows.Scan(&st, &n); err != nil {
 				return err
 			}
-			counts[st] = n
+			if n > 0 {
+				counts[st] = n
+			}
 		}
 		return rows.Err()
 	})
 	return counts, mapErr("count connections", err)
+}
+
+// countQuery is CountConnectionsByStatus's statement, exposed to EXPLAIN
+// tests through CountQuery.
+func (q ConnectionQuery) countQuery() (string, []any) {
+	if strings.TrimSpace(q.Search) == "" && q.EndUserID == "" {
+		// Every other filter is a column of connection_counts' key.
+		where, args := q.where(false)
+		return `SELECT c.status, sum(c.n)::bigint FROM connection_counts c WHERE ` + where + ` GROUP BY c.status`, args
+	}
+	where, args := q.where(false)
+	return `SELECT c.status, count(*) FROM connections c WHERE ` + where + ` GROUP BY c.status`, args
 }

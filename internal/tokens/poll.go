@@ -38,11 +38,26 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// pollChunk bounds one stamps query.
+// pollChunk bounds one stamps query of a full sweep.
 const pollChunk = 5000
 
-// poll drops entries whose row is gone or has another version, and evicts
-// idle ones.
+// feedResync: a replica whose change feed has not been read for this long
+// sweeps its whole cache instead (tombstones are kept longer than this:
+// store.TombstoneKeep).
+const feedResync = time.Hour
+
+// changeFeed is where this replica's change poll reads from next.
+type changeFeed struct {
+	mark uint64
+	ok   bool
+	at   time.Time
+}
+
+// poll evicts idle entries, then drops the ones whose row changed or went
+// away elsewhere. It reads the change feed (store.ConnectionChangesSince):
+// the rows changed since the last poll, whatever the number cached. The
+// first poll, and any after a failed or long-missed one, sweeps every cached
+// entry instead (their versions, in chunks) from a fresh mark.
 func (s *Service) poll(ctx context.Context) error {
 	idleBefore := s.now().Add(-idleEviction).UnixNano()
 	cached := map[string]*entry{}
@@ -59,6 +74,53 @@ func (s *Service) poll(ctx context.Context) error {
 		s.touch(ctx) // write pending last use first: under churn no entry would be droppable otherwise
 		s.shrink(cached)
 	}
+	s.feedMu.Lock()
+	defer s.feedMu.Unlock()
+	if !s.feed.ok || s.now().Sub(s.feed.at) > feedResync {
+		s.feed.ok = false
+		mark, err := s.st.ChangeMark(ctx)
+		if err != nil {
+			return err
+		}
+		// Loads that read their row before the mark must not store it
+		// after the sweep below has looked: they store nothing now.
+		s.epoch.Add(1)
+		if err := s.sweep(ctx); err != nil {
+			return err
+		}
+		s.feed = changeFeed{mark: mark, ok: true, at: s.now()}
+		return nil
+	}
+	ch, err := s.st.ConnectionChangesSince(ctx, s.feed.mark)
+	if err != nil {
+		s.feed.ok = false
+		return err
+	}
+	if len(ch.Changed) > 0 || len(ch.Deleted) > 0 {
+		// A load that read its row before one of these changes committed
+		// and has not stored its entry yet must not store it: the next
+		// feed read may start past the change. Loads check the epoch.
+		s.epoch.Add(1)
+	}
+	for _, st := range ch.Changed {
+		if v, ok := s.cache.Load(st.ID); ok && v.(*entry).version != st.Version {
+			s.cache.CompareAndDelete(st.ID, v)
+		}
+	}
+	for _, id := range ch.Deleted {
+		s.cache.Delete(id)
+	}
+	s.feed = changeFeed{mark: ch.Next, ok: true, at: s.now()}
+	return nil
+}
+
+// sweep compares every cached entry's version with its row's, in chunks.
+func (s *Service) sweep(ctx context.Context) error {
+	cached := map[string]*entry{}
+	s.cache.Range(func(k, v any) bool {
+		cached[k.(string)] = v.(*entry)
+		return true
+	})
 	ids := make([]string, 0, len(cached))
 	for id := range cached {
 		ids = append(ids, id)

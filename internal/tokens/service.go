@@ -175,6 +175,8 @@ type Service struct {
 	slots   chan struct{} // one per request to Microsoft in flight (MaxRefreshes)
 	// missingKeys: encryption key IDs met but not held, each logged once.
 	missingKeys sync.Map
+	feedMu      sync.Mutex // the change poll's position (poll.go)
+	feed        changeFeed
 }
 
 // New returns a Service. Run its background loop with Run.
