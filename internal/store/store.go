@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,9 @@ type Store struct {
 	health *pgxpool.Pool
 	ring   *secrets.Ring
 	now    func() time.Time
+	// duePolicy is the keep-alive policy last seen matching the database's
+	// keepalive_policy row (keepalive.go), so claims check it once.
+	duePolicy atomic.Pointer[dueWindows]
 }
 
 // Options tune Open.
