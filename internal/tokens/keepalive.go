@@ -61,6 +61,9 @@ func (s *Service) KeepAlive(opts KeepAliveOptions) *KeepAlive {
 	return &KeepAlive{s: s, opts: opts}
 }
 
+// Concurrency is how many connections it refreshes at once (and claims per batch).
+func (k *KeepAlive) Concurrency() int { return k.opts.Concurrency }
+
 // Run scans every Interval until ctx ends.
 func (k *KeepAlive) Run(ctx context.Context) error {
 	t := time.NewTicker(k.opts.Interval)
