@@ -26,6 +26,7 @@ type replicaResult struct {
 	ClaimQueries, OwnQueries     int64   // statements on the keep-alive's pool, on the request pool
 	CPUSeconds                   float64 // user + system of this process
 	Concurrency                  int
+	PoolWaitMS                   float64 // mean wait for a request-pool connection
 }
 
 // counter is a pgx tracer counting statements (BEGIN and COMMIT included).
@@ -102,5 +103,6 @@ func replica(args []string) error {
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return json.NewEncoder(os.Stdout).Encode(replicaResult{Handled: int64(handled), Refreshed: s.Refreshed, Upstream: s.Upstream,
 		Seconds: end.Sub(start).Seconds(), ClaimQueries: claims.n.Load() - claims0, OwnQueries: own.n.Load() - own0,
-		CPUSeconds: cpu.Seconds(), Concurrency: ka.Concurrency()})
+		CPUSeconds: cpu.Seconds(), Concurrency: ka.Concurrency(),
+		PoolWaitMS: float64(st.Pool().Stat().AcquireDuration().Milliseconds()) / float64(max(st.Pool().Stat().AcquireCount(), 1))})
 }

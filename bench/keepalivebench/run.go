@@ -96,8 +96,9 @@ func run(ctx context.Context, c config) error {
 	}
 	fmt.Fprintf(out, "Seeded in %s (load average %s).\n\n", res.Elapsed.Round(time.Second), benchkit.LoadAverage())
 	fmt.Fprintf(out, "| phase | replicas | refreshed | refreshes/s per replica | claim statements per refresh | "+
-		"refresh's own statements per refresh | replicas' CPU | simulation's CPU | rows refreshed twice | load average |\n"+
-		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		"refresh's own statements per refresh | replicas' CPU (per refresh) | simulation's CPU (per refresh) | "+
+		"Postgres backends' CPU (per refresh) | rows refreshed twice | load average |\n"+
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	phases := []phase{}
 	for _, n := range c.replicas {
 		phases = append(phases, phase{name: fmt.Sprintf("+%s latency", c.latency), replicas: n})
@@ -159,6 +160,7 @@ func (ph phase) run(ctx context.Context, c config, bin, simURL, dbURL string, ow
 	if ph.throttle {
 		args = append(args, "-drain", "8s")
 	}
+	pg := watchBackends(ctx, owner)
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -184,6 +186,7 @@ func (ph phase) run(ctx context.Context, c config, bin, simURL, dbURL string, ow
 	}
 	wall := time.Since(startAt).Seconds()
 	simCPU := procCPU(simPID) - simCPU0
+	pgCPU := pg()
 	load := benchkit.LoadAverage()
 	counts := map[string]int64{}
 	if err := simGet(ctx, simURL+"/_sim/counters", &counts); err != nil {
@@ -214,9 +217,11 @@ func (ph phase) run(ctx context.Context, c config, bin, simURL, dbURL string, ow
 			defer fmt.Fprintf(os.Stderr, "keepalivebench: %s: rows refreshed twice or lost: %s\n", ph.name, twice)
 		}
 	}
-	fmt.Fprintf(out, "| %s (backlog %d due) | %d | %d | %s | %.3f | %.2f | %.0f%% of a core | %.0f%% of a core | %s | %s |\n",
+	per := func(sec float64) float64 { return 1000 * sec / float64(max(refreshed, 1)) }
+	fmt.Fprintf(out, "| %s (backlog %d due) | %d | %d | %s | %.3f | %.2f | %.0f%% (%.2f ms) | %.0f%% (%.2f ms) | %.0f%% (%.2f ms) | %s | %s |\n",
 		ph.name, dueNow, ph.replicas, refreshed, strings.Join(rates, ", "), float64(claimQ)/float64(max(refreshed, 1)),
-		float64(ownQ)/float64(max(refreshed, 1)), 100*cpu/wall, 100*simCPU/wall, twice, load)
+		float64(ownQ)/float64(max(refreshed, 1)), 100*cpu/wall, per(cpu), 100*simCPU/wall, per(simCPU), 100*pgCPU/wall, per(pgCPU),
+		twice, load)
 	fmt.Fprintf(os.Stderr, "phase %q: %+v; sim counters %v; wall %.1fs\n", ph.name, results, counts, wall)
 	return nil
 }
@@ -253,6 +258,49 @@ func simGet(ctx context.Context, u string, v any) error {
 	}
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// watchBackends samples, every half second until the returned function is
+// called, the CPU of every Postgres backend serving this database (they
+// run on this machine), and returns the CPU seconds they took meanwhile.
+func watchBackends(ctx context.Context, owner *pgx.Conn) func() float64 {
+	first, last := map[int]float64{}, map[int]float64{}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	sample := func() {
+		rows, err := owner.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+		if err != nil {
+			return
+		}
+		pids, _ := pgx.CollectRows(rows, pgx.RowTo[int32])
+		for _, pid := range pids {
+			v := procCPU(int(pid))
+			if _, ok := first[int(pid)]; !ok {
+				first[int(pid)] = v
+			}
+			last[int(pid)] = v
+		}
+	}
+	go func() {
+		defer close(stopped)
+		for {
+			sample()
+			select {
+			case <-done:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	return func() float64 {
+		close(done)
+		<-stopped
+		total := 0.0
+		for pid, v := range last {
+			total += v - first[pid]
+		}
+		return total
+	}
 }
 
 // procCPU is a process's user + system CPU seconds so far (/proc/PID/stat).
