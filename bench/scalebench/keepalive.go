@@ -54,7 +54,7 @@ func keepAlive(ctx context.Context, c config, dbURL string, ring *secrets.Ring, 
 		"Handled %d connections, %d refreshed at Microsoft: **%.0f refreshes/s**. Claim transactions (one statement "+
 		"claims and leases a batch of up to %d): %d, %.2f per refresh; the refreshes' own transactions (finish): %d. "+
 		"In process, the simulation signing on the same cores: `make bench-keepalive` runs it in its own process. "+
-		"Load average before %s, after %s.\n\n", c.latency, c.keepAlive, handled, s.Refreshed, ka.Concurrency(),
-		float64(s.Refreshed)/elapsed.Seconds(), claims, float64(claims)/float64(max(s.Refreshed, 1)), own, load, benchkit.LoadAverage())
+		"Load average before %s, after %s.\n\n", c.latency, c.keepAlive, handled, s.Refreshed,
+		float64(s.Refreshed)/elapsed.Seconds(), ka.Concurrency(), claims, float64(claims)/float64(max(s.Refreshed, 1)), own, load, benchkit.LoadAverage())
 	return nil
 }
