@@ -34,7 +34,7 @@ const claimDueSQL = `WITH due AS (
 ), leased AS (
 	UPDATE connections c SET refresh_lease_holder = gen_random_uuid(),
 	  refresh_lease_until = clock_timestamp() + $4 * interval '1 millisecond'
-	FROM due WHERE c.id = due.id
+	WHERE c.id = ANY(ARRAY(SELECT id FROM due)) -- by the primary key, whatever the batch
 	RETURNING c.*
 )
 SELECT ` + connectionColumns + `, c.refresh_token_enc, c.client_secret_enc, c.access_token_enc,
