@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/broker
 
-.PHONY: test lint build run bench bench-faults bench-scale bench-webhooks pg-ready axe fuzz
+.PHONY: test lint build run bench bench-faults bench-scale bench-keepalive bench-webhooks pg-ready axe fuzz
 
 # axe-core (npm, pinned) for the page tests' accessibility check, fetched
 # once into .cache/ (ignored by git); the tests find it through BROKER_AXE_JS.
@@ -60,6 +60,13 @@ bench: pg-ready
 SCALE ?= 100000
 bench-scale: pg-ready
 	$(GO) run ./bench/scalebench -connections $(SCALE)
+
+# bench-keepalive: keep-alive refreshes per second per replica, as
+# deployed: `broker simulate-microsoft` (+50 ms per refresh) and each
+# replica in its own process, one then two replicas, then a throttled phase
+# (docs/benchmarks.md "Keep-alive claims"). CONNECTIONS=1000000 for a million.
+bench-keepalive: pg-ready
+	$(GO) run ./bench/keepalivebench -connections $(or $(CONNECTIONS),100000)
 
 # bench-webhooks: one replica's webhook deliveries per second and the
 # latency from a status change to its receipt (docs/benchmarks.md).

@@ -52,8 +52,9 @@ func keepAlive(ctx context.Context, c config, dbURL string, ring *secrets.Ring, 
 	own := st.Pool().Stat().AcquireCount() - own0
 	fmt.Fprintf(out, "## Keep-alive, one replica\n\nSimulated token endpoint latency %s; %s of scans (or until nothing was due). "+
 		"Handled %d connections, %d refreshed at Microsoft: **%.0f refreshes/s**. Claim transactions (one statement "+
-		"claims a batch of up to 16): %d, %.2f per refresh; the refreshes' own transactions (finish): %d. "+
+		"claims and leases a batch of up to %d): %d, %.2f per refresh; the refreshes' own transactions (finish): %d. "+
+		"In process, the simulation signing on the same cores: `make bench-keepalive` runs it in its own process. "+
 		"Load average before %s, after %s.\n\n", c.latency, c.keepAlive, handled, s.Refreshed,
-		float64(s.Refreshed)/elapsed.Seconds(), claims, float64(claims)/float64(max(s.Refreshed, 1)), own, load, benchkit.LoadAverage())
+		float64(s.Refreshed)/elapsed.Seconds(), ka.Concurrency(), claims, float64(claims)/float64(max(s.Refreshed, 1)), own, load, benchkit.LoadAverage())
 	return nil
 }

@@ -27,7 +27,10 @@ const (
 	// background workers and /readyz have small pools of their own.
 	DefaultDatabaseMaxConns = 16
 	// DefaultRefreshMaxInFlight bounds requests to Microsoft per replica.
-	DefaultRefreshMaxInFlight = 32
+	// Half of it is the keep-alive's (tokens.KeepAliveOptions): 64 refreshes
+	// in flight cover Microsoft's ~50 ms plus the refresh's own transaction
+	// at ≥ 300 refreshes/s (docs/benchmarks.md "Keep-alive claims").
+	DefaultRefreshMaxInFlight = 128
 	// DefaultShutdownDelay is how long /readyz answers 503 before the
 	// listener stops, so load balancers take the replica out first.
 	DefaultShutdownDelay = 5 * time.Second

@@ -23,7 +23,7 @@ func TestDefaults(t *testing.T) {
 	if c.LoginBase() != "https://login.microsoftonline.com" || c.GraphBase() != "https://graph.microsoft.com" {
 		t.Fatalf("cloud defaults: %s %s", c.LoginBase(), c.GraphBase())
 	}
-	if c.DatabaseMaxConns != 16 || c.RefreshMaxInFlight != 32 || c.ShutdownDelay != 5*time.Second {
+	if c.DatabaseMaxConns != 16 || c.RefreshMaxInFlight != 128 || c.ShutdownDelay != 5*time.Second {
 		t.Fatalf("pool and shutdown defaults: %d %d %s", c.DatabaseMaxConns, c.RefreshMaxInFlight, c.ShutdownDelay)
 	}
 }

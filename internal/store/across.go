@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/brokerhq/broker/internal/secrets"
@@ -605,21 +604,24 @@ func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
 
 // Keep-alive: the next due connections of any tenant.
 
-// ClaimDueConnections takes up to n connections the policy says are due, on
-// any tenant, in one statement: rows another transaction holds are skipped
-// (FOR UPDATE SKIP LOCKED), and so are leased ones. fn runs on each; the
-// rows to refresh get a lease each (one UPDATE for all of them, a fresh
-// holder per row in Claim.Holder), the others have fn's write applied. The
-// candidates come from indexes matching each half of the due condition
-// (keepalive_sql.go), so a claim costs the same at a million rows as at ten.
+// ClaimDueConnections takes up to n connections due by p.Now, on any
+// tenant, and leases each to a fresh holder (Claim.Holder), in one
+// statement: rows another transaction holds are skipped (FOR UPDATE SKIP
+// LOCKED), and so are leased ones and p.Skip. The candidates are a range
+// scan of next_refresh_at's index (keepalive.go), so a claim costs the same
+// at a million rows as at ten. fn runs on each: the rows to refresh keep
+// their lease (Held); the others have fn's write applied and their lease
+// given back, in the same transaction.
 // Across tenants: the keep-alive worker claims the next due connections,
 // whichever tenants they belong to.
 func (s *Store) ClaimDueConnections(ctx context.Context, p DuePolicy, n int, lease Lease, fn DueFunc) ([]Claim, error) {
 	var out []Claim
 	err := s.acrossTenants(ctx, func(tx pgx.Tx) error {
 		out = out[:0]
-		rows, err := tx.Query(ctx, claimDueSQL, p.Now, p.UsedWithin.Seconds(), p.ExpiresWithin.Seconds(),
-			p.IdleAfter.Seconds(), p.SecretWarning.Seconds(), nonNil(p.Skip), n, inUseSlack.Seconds())
+		if err := s.syncDuePolicy(ctx, tx, p); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, claimDueSQL, p.Now, nonNil(p.Skip), n, lease.Length.Milliseconds())
 		if err != nil {
 			return err
 		}
@@ -627,7 +629,6 @@ func (s *Store) ClaimDueConnections(ctx context.Context, p DuePolicy, n int, lea
 		if err != nil {
 			return err
 		}
-		var leased, holders []string
 		for i := range claims {
 			c := &claims[i]
 			w, refresh, err := fn(c.Conn, c.Creds, c.State)
@@ -635,19 +636,13 @@ func (s *Store) ClaimDueConnections(ctx context.Context, p DuePolicy, n int, lea
 			case err != nil:
 				return err
 			case refresh:
-				c.Held, c.Holder = true, uuid.NewString()
-				leased, holders = append(leased, c.Conn.ID), append(holders, c.Holder)
-			case w != nil:
-				if c.Conn, err = s.applyTokenWrite(ctx, tx, c.Conn, *w, false); err != nil {
-					return err
-				}
+				c.Held = true
+				continue
+			case w == nil:
+				w = &TokenWrite{}
 			}
-		}
-		if len(leased) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE connections c SET refresh_lease_holder = v.holder,
-				refresh_lease_until = clock_timestamp() + $3 * interval '1 millisecond'
-				FROM unnest($1::uuid[], $2::uuid[]) AS v(id, holder) WHERE c.id = v.id`,
-				leased, holders, lease.Length.Milliseconds()); err != nil {
+			c.Holder = ""
+			if c.Conn, err = s.applyTokenWrite(ctx, tx, c.Conn, *w, true); err != nil {
 				return err
 			}
 		}

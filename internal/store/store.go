@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,9 @@ type Store struct {
 	health *pgxpool.Pool
 	ring   *secrets.Ring
 	now    func() time.Time
+	// duePolicy is the keep-alive policy last seen matching the database's
+	// keepalive_policy row (keepalive.go), so claims check it once.
+	duePolicy atomic.Pointer[dueWindows]
 }
 
 // Options tune Open.
@@ -55,17 +59,20 @@ type Options struct {
 	// SystemRole, for acrossTenants only. Set, the main URL's login must
 	// not be able to (least privilege); unset, it must (one URL, dev setup).
 	SystemURL string
+	// Tracer sees every statement of the main and system pools (a
+	// benchmark counts them); nil: none.
+	Tracer pgx.QueryTracer
 }
 
 // Open connects a pool whose connections run as AppRole and, with
 // opts.SystemURL, a small one running as SystemRole. It checks the logins'
 // roles at once, so a misconfigured deployment fails at start-up.
 func Open(ctx context.Context, databaseURL string, ring *secrets.Ring, opts Options) (*Store, error) {
-	pool, err := openPool(ctx, databaseURL, "BROKER_DATABASE_URL", AppRole, opts.MaxConns)
+	pool, err := openPool(ctx, databaseURL, "BROKER_DATABASE_URL", AppRole, opts.MaxConns, opts.Tracer)
 	if err != nil {
 		return nil, err
 	}
-	health, err := openPool(ctx, databaseURL, "BROKER_DATABASE_URL", AppRole, 1)
+	health, err := openPool(ctx, databaseURL, "BROKER_DATABASE_URL", AppRole, 1, nil)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -76,7 +83,7 @@ func Open(ctx context.Context, databaseURL string, ring *secrets.Ring, opts Opti
 	}
 	s := &Store{pool: pool, health: health, ring: ring, now: now}
 	if opts.SystemURL != "" {
-		if s.system, err = openPool(ctx, opts.SystemURL, "BROKER_SYSTEM_DATABASE_URL", SystemRole, 4); err != nil {
+		if s.system, err = openPool(ctx, opts.SystemURL, "BROKER_SYSTEM_DATABASE_URL", SystemRole, 4, opts.Tracer); err != nil {
 			pool.Close()
 			health.Close()
 			return nil, err
@@ -90,11 +97,12 @@ func Open(ctx context.Context, databaseURL string, ring *secrets.Ring, opts Opti
 }
 
 // openPool connects a pool whose every connection runs SET ROLE role.
-func openPool(ctx context.Context, databaseURL, envName, role string, maxConns int32) (*pgxpool.Pool, error) {
+func openPool(ctx context.Context, databaseURL, envName, role string, maxConns int32, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s is not a valid Postgres URL", envName)
 	}
+	cfg.ConnConfig.Tracer = tracer
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

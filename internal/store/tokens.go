@@ -57,10 +57,7 @@ type Claim struct {
 // once: nothing stays locked while the holder talks to Microsoft.
 func (s *Store) ClaimRefresh(ctx context.Context, tenantID, id string, lease Lease, want ClaimFunc) (Claim, error) {
 	var out Claim
-	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		if err := setLockWait(ctx, tx); err != nil {
-			return err
-		}
+	err := s.inTenantLockWait(ctx, tenantID, func(tx pgx.Tx) error {
 		var err error
 		out.Conn, out.Creds, out.State, err = s.readForRefresh(ctx, tx, id)
 		if err != nil || !want(out.Conn, out.Creds, out.State) || out.State.Leased {
@@ -106,10 +103,7 @@ type TokenWrite struct {
 // statement, so the row always holds a refresh token Microsoft accepts.
 func (s *Store) FinishRefresh(ctx context.Context, tenantID, id, holder string, w TokenWrite) (Connection, error) {
 	var out Connection
-	err := s.inTenant(ctx, tenantID, func(tx pgx.Tx) error {
-		if err := setLockWait(ctx, tx); err != nil {
-			return err
-		}
+	err := s.inTenantLockWait(ctx, tenantID, func(tx pgx.Tx) error {
 		c, err := scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+`
 			WHERE c.id = $1 AND c.refresh_lease_holder = $2 FOR UPDATE OF c`, id, holder))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -137,24 +131,32 @@ func (s *Store) applyTokenWrite(ctx context.Context, tx pgx.Tx, c Connection, w 
 	if w.NotBefore != nil && !w.NotBefore.IsZero() {
 		nb = w.NotBefore
 	}
-	if _, err := tx.Exec(ctx, `UPDATE connections SET
+	// The bookkeeping and the row as it now is, in one round trip.
+	return scanConnection(tx.QueryRow(ctx, `WITH c AS (UPDATE connections SET
 		refresh_not_before = CASE WHEN $2 THEN $3 ELSE refresh_not_before END,
 		last_refresh_at = coalesce($4, last_refresh_at),
 		refresh_failures = coalesce($5, refresh_failures),
 		refresh_lease_holder = CASE WHEN $6 THEN NULL ELSE refresh_lease_holder END,
 		refresh_lease_until = CASE WHEN $6 THEN NULL ELSE refresh_lease_until END
-		WHERE id = $1`,
-		c.ID, w.NotBefore != nil, nb, w.RefreshedAt, w.Failures, release); err != nil {
-		return c, err
-	}
-	return scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+connectionFrom+` WHERE c.id = $1`, c.ID))
+		WHERE id = $1 RETURNING *)
+		SELECT `+connectionColumns+` FROM c JOIN projects p ON p.id = c.project_id LEFT JOIN users u ON u.id = c.created_by`,
+		c.ID, w.NotBefore != nil, nb, w.RefreshedAt, w.Failures, release))
 }
 
-// setLockWait bounds the wait for another short transaction on the row.
+// inTenantLockWait is inTenant with the wait for another short
+// transaction on the row bounded (lockWait), both set in one statement.
 // set_config(…, true) is SET LOCAL: pooled connections keep their defaults.
-func setLockWait(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", lockWait.Milliseconds()))
-	return err
+func (s *Store) inTenantLockWait(ctx context.Context, tenantID string, fn func(pgx.Tx) error) error {
+	if tenantID == "" {
+		return fmt.Errorf("store: no tenant given: %w", ErrNotFound)
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('broker.tenant_id', $1, true), set_config('lock_timeout', $2, true)",
+			tenantID, fmt.Sprintf("%dms", lockWait.Milliseconds())); err != nil {
+			return fmt.Errorf("set tenant: %w", err)
+		}
+		return fn(tx)
+	})
 }
 
 // refreshErr is mapErr plus lock_not_available → ErrBusy.
