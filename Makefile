@@ -81,7 +81,7 @@ FUZZ_TARGETS := \
 	internal/secrets:FuzzOpen internal/secrets:FuzzSealOpen internal/secrets:FuzzParseRing \
 	internal/store:FuzzListCursor internal/api:FuzzTokenQuery \
 	internal/connections:FuzzCallbackParams internal/connections:FuzzForm \
-	internal/oauth:FuzzTokenError internal/oauth:FuzzVerifyIDToken
+	internal/oauth:FuzzTokenError internal/oauth:FuzzVerifyIDToken internal/api:FuzzTokenJSON
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
