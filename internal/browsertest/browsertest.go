@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -106,6 +107,24 @@ func (b *Browser) Text(sel string) string {
 		b.t.Fatalf("browser: text of %s: %v", sel, err)
 	}
 	return s
+}
+
+// WaitText waits until the first element sel matches holds want in its
+// text: after a form's submit, an element of the page before (a flash left
+// by an earlier action) must not pass for the answer.
+func (b *Browser) WaitText(sel, want string) {
+	b.t.Helper()
+	expr := `(document.querySelector(` + strconv.Quote(sel) + `) || {textContent: ""}).textContent.includes(` + strconv.Quote(want) + `)`
+	for {
+		if Eval[bool](b, expr) {
+			return
+		}
+		select {
+		case <-b.Ctx.Done():
+			b.t.Fatalf("browser: waiting for %q in %s: %v", want, sel, b.Ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Eval evaluates a JavaScript expression in the page (DevTools is not bound

@@ -131,8 +131,10 @@ func TestBrowserTenantApp(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS(".flash")))
 			b.Do("make it Sales's default",
 				browsertest.SetSelect("#project-"+s.Sales.ID, appID(t, s)),
-				chromedp.Click(chromedp.CSS(`form[action="/settings/apps/projects/`+s.Sales.ID+`"] button`)),
-				chromedp.WaitVisible(chromedp.CSS(".flash")))
+				chromedp.Click(chromedp.CSS(`form[action="/settings/apps/projects/`+s.Sales.ID+`"] button`)))
+			// The add's flash is still on the page until the POST answers:
+			// wait for this one's, or the next navigation cancels the POST.
+			b.WaitText(".flash", "existing ones keep theirs")
 		} else {
 			b.Do("open App registrations", chromedp.Navigate(s.URL+tenantappsweb.Path), chromedp.WaitVisible(chromedp.CSS("#add-app")))
 		}
