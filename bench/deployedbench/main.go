@@ -26,6 +26,7 @@ type config struct {
 	threads    int
 	keys       int
 	mailboxes  int
+	background int    // other connections in the database (devseed), as at scale
 	goLoad     bool   // the Go load generator even where wrk is installed
 	dbPrefix   string // the bench database's name prefix
 	ceilingOn  string // internal: serve the ceiling on this address
@@ -40,6 +41,7 @@ func main() {
 	flag.IntVar(&c.threads, "threads", 2, "load generator threads (wrk -t)")
 	flag.IntVar(&c.keys, "keys", 64, "API keys used in turn")
 	flag.IntVar(&c.mailboxes, "connections", 3, "connections fetched in turn (one simulated mailbox each, at most 3)")
+	flag.IntVar(&c.background, "background", 0, "other connections seeded in the database first (e.g. 1000000: warm fetches with a million rows beside them)")
 	flag.BoolVar(&c.goLoad, "go", false, "use the Go load generator even where wrk is installed")
 	flag.StringVar(&c.dbPrefix, "db-prefix", "broker_deployedbench", "name prefix of the bench's own database (dropped at the end)")
 	flag.StringVar(&c.ceilingOn, "serve-ceiling", "", "internal: serve the bare ceiling on this address")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/brokerhq/broker/bench/benchkit"
 	"github.com/brokerhq/broker/internal/apikeys"
+	"github.com/brokerhq/broker/internal/devseed"
 	"github.com/brokerhq/broker/internal/oauth"
 	"github.com/brokerhq/broker/internal/oauth/mssim"
 	"github.com/brokerhq/broker/internal/secrets"
@@ -131,6 +132,21 @@ func (w *world) seed(ctx context.Context, c config, dbURL string) error {
 		return err
 	}
 	defer st.Close()
+	if c.background > 0 {
+		// The rows a large deployment holds beside the fetched ones: the
+		// broker starts on them and its change feed and keep-alive scan
+		// them while the load is on. Seeded an hour ahead so none falls
+		// due within the run: their refresh tokens are placeholders
+		// Microsoft refuses, and a storm of refusals is not what a
+		// million healthy rows cost (bench-keepalive measures refreshes).
+		o := devseed.Options{Connections: c.background, Now: time.Now().Add(time.Hour), Progress: os.Stderr}
+		if _, err := devseed.Seed(ctx, st, o); err != nil {
+			return fmt.Errorf("seed %d background connections: %w", c.background, err)
+		}
+		if _, err := st.Pool().Exec(ctx, "ANALYZE"); err != nil {
+			return err
+		}
+	}
 	tenant, err := st.CreateTenant(ctx, "bench", "Bench")
 	if err != nil {
 		return err
