@@ -87,7 +87,8 @@ func consentIfAsked(t *testing.T, b *browsertest.Browser, brokerURL string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		state := browsertest.Eval[string](b, `document.querySelector('#accept') ? 'consent' :
+		// An evaluation that meets the page being replaced is asked again.
+		state, _ := browsertest.TryEval[string](b, `document.querySelector('#accept') ? 'consent' :
 			(location.href.startsWith(`+"`"+brokerURL+"`"+`) ? 'back' : 'wait')`)
 		switch state {
 		case "consent":

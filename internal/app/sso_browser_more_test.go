@@ -245,7 +245,8 @@ func (e *ssoEnv) waitBack(t *testing.T, b *browsertest.Browser) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute) // a generous poll, not a bound on speed
 	for time.Now().Before(deadline) {
-		if browsertest.Eval[bool](b, `location.href.startsWith(`+"`"+e.base+"/`"+`) && document.readyState === 'complete'`) {
+		// An evaluation that meets the page being replaced is asked again.
+		if back, err := browsertest.TryEval[bool](b, `location.href.startsWith(`+"`"+e.base+"/`"+`) && document.readyState === 'complete'`); err == nil && back {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -98,8 +98,14 @@ func microsoft(t *testing.T, b *browsertest.Browser, brokerURL, account string) 
 	b.Do("sign in as "+account, chromedp.SetValue(chromedp.CSS("#login"), account), chromedp.Click(chromedp.CSS("#next")))
 	deadline := time.Now().Add(2 * time.Minute) // a generous poll, not a bound on speed
 	for time.Now().Before(deadline) {
-		switch browsertest.Eval[string](b, `document.querySelector('#accept') ? 'consent' :
-			(location.href.startsWith(`+"`"+brokerURL+"`"+`) ? 'back' : 'wait')`) {
+		// Asked while the sign-in navigates: an evaluation that meets the
+		// page being replaced is asked again, not a failure.
+		where, err := browsertest.TryEval[string](b, `document.querySelector('#accept') ? 'consent' :
+			(location.href.startsWith(`+"`"+brokerURL+"`"+`) ? 'back' : 'wait')`)
+		if err != nil && b.Ctx.Err() != nil {
+			t.Fatalf("waiting for Microsoft's consent page or the broker: %v", err)
+		}
+		switch where {
 		case "consent":
 			b.Do("consent", chromedp.Click(chromedp.CSS("#accept")))
 			return

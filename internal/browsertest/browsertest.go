@@ -116,7 +116,7 @@ func (b *Browser) WaitText(sel, want string) {
 	b.t.Helper()
 	expr := `(document.querySelector(` + strconv.Quote(sel) + `) || {textContent: ""}).textContent.includes(` + strconv.Quote(want) + `)`
 	for {
-		if Eval[bool](b, expr) {
+		if ok, err := TryEval[bool](b, expr); err == nil && ok {
 			return
 		}
 		select {
@@ -136,6 +136,13 @@ func Eval[T any](b *Browser, expr string) T {
 		b.t.Fatalf("browser: evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// TryEval is Eval for a poll across navigations: an evaluation that meets
+// a page being replaced ("Inspected target navigated or closed") returns
+// its error instead of failing the test, so the poll can ask again.
+func TryEval[T any](b *Browser, expr string) (T, error) {
+	return chromedp.Run(b.Ctx, chromedp.Evaluate[T](expr))
 }
 
 // Snap takes a full-page screenshot, kept for the failure report.
