@@ -64,7 +64,13 @@ func FreeAddr() string {
 
 // WaitFor polls u until it answers 200, for up to a minute.
 func WaitFor(ctx context.Context, u string) error {
-	deadline := time.Now().Add(60 * time.Second)
+	return WaitForEvery(ctx, u, 60*time.Second, 100*time.Millisecond)
+}
+
+// WaitForEvery is WaitFor with its bound and its poll interval: a start-up
+// timed by the first 200 needs a finer poll than 100 ms.
+func WaitForEvery(ctx context.Context, u string, within, every time.Duration) error {
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(u); err == nil {
 			resp.Body.Close()
@@ -75,8 +81,8 @@ func WaitFor(ctx context.Context, u string) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
-	return fmt.Errorf("%s did not answer 200 within 60s", u)
+	return fmt.Errorf("%s did not answer 200 within %s", u, within)
 }
