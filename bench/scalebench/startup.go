@@ -51,4 +51,3 @@ func startUp(ctx context.Context, dbURL, simURL string, out io.Writer) error {
 		"/readyz: %s, then %s. Load average %s.\n\n", took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), benchkit.LoadAverage())
 	return nil
 }
-
